@@ -1,0 +1,246 @@
+"""Accounts: passwords, login with lockout, reset and invitation tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..audit import record
+from ..extensions import db
+from ..mail import send_mail
+from ..models import AccountToken, Agency, Role, TokenPurpose, User, utcnow
+
+# argon2id with the library's recommended parameters (RFC 9106 low-memory profile).
+_STRONG = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+# The test suite may ask for the cheapest parameters: hashing dominates its run time otherwise.
+_CHEAP = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+def _hasher() -> PasswordHasher:
+    return _CHEAP if current_app.config.get("PASSWORD_HASHING") == "cheapest" else _STRONG
+
+
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so a failed login takes the same time either way."""
+    key = "_award_dummy_hash"
+    if key not in current_app.extensions:
+        current_app.extensions[key] = _hasher().hash(secrets.token_hex(16))
+    return current_app.extensions[key]
+
+
+class AccountError(Exception):
+    """A refusal to show the user, already in their language."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problems(password: str) -> list[str]:
+    cfg = current_app.config
+    problems = []
+    if len(password) < cfg["PASSWORD_MIN_LENGTH"]:
+        problems.append(_("The password must have at least %(n)d characters.", n=cfg["PASSWORD_MIN_LENGTH"]))
+    if len(password) > cfg["PASSWORD_MAX_LENGTH"]:
+        problems.append(_("The password may have at most %(n)d characters.", n=cfg["PASSWORD_MAX_LENGTH"]))
+    return problems
+
+
+def hash_password(password: str) -> str:
+    problems = password_problems(password)
+    if problems:
+        raise AccountError(" ".join(problems))
+    return _hasher().hash(password)
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user whose password this is, or raise ``AccountError``.
+
+    After ``LOGIN_MAX_FAILURES`` wrong passwords in a row the account is locked for
+    ``LOGIN_LOCKOUT``; while locked even the right password is refused.
+    """
+    user = find_user(email)
+    if user is None or user.password_hash is None:
+        _verify(_dummy_hash(), password)
+        raise AccountError(_("Wrong e-mail address or password."))
+    now = utcnow()
+    if user.locked_until and user.locked_until > now:
+        raise AccountError(_("This account is locked after repeated failed logins. Try again after %(time)s.",
+                             time=_minutes_left(user.locked_until - now)))
+    if not _verify(user.password_hash, password):
+        _count_failure(user, now)
+        raise AccountError(_("Wrong e-mail address or password."))
+    if not user.active:
+        raise AccountError(_("This account is disabled. Please contact the organiser."))
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    record("login", user, actor=user)
+    db.session.commit()
+    return user
+
+
+def _minutes_left(delta: timedelta) -> str:
+    minutes = max(1, int(delta.total_seconds() // 60) + 1)
+    return _("%(n)d minutes", n=minutes)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _count_failure(user: User, now) -> None:
+    user.failed_logins += 1
+    record("login_failed", user, after={"failed_logins": user.failed_logins}, actor=user)
+    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+        user.locked_until = now + current_app.config["LOGIN_LOCKOUT"]
+        user.failed_logins = 0
+        record("account_locked", user, after={"locked_until": user.locked_until}, actor=user)
+    db.session.commit()
+
+
+def logout_event(user: User) -> None:
+    record("logout", user, actor=user)
+    db.session.commit()
+
+
+def create_user(email: str, name: str, role: Role, password: str, *, agency: Agency | None = None,
+                actor: User | None = None) -> User:
+    email = normalise_email(email)
+    if find_user(email) is not None:
+        raise AccountError(_("An account with this e-mail address already exists."))
+    if (role is Role.AGENCY) != (agency is not None):
+        raise AccountError(_("An agency contact must belong to exactly one agency; other roles to none."))
+    user = User(email=email, name=name, role=role, agency=agency, password_hash=hash_password(password))
+    db.session.add(user)
+    record("user_created", user, after=_user_view(user), actor=actor)
+    db.session.commit()
+    return user
+
+
+def set_active(user: User, active: bool, *, actor: User) -> None:
+    before = _user_view(user)
+    user.active = active
+    record("user_enabled" if active else "user_disabled", user, before=before, after=_user_view(user), actor=actor)
+    db.session.commit()
+
+
+def _user_view(user: User) -> dict:
+    return {"email": user.email, "name": user.name, "role": user.role,
+            "agency": user.agency.code if user.agency else None, "active": user.active}
+
+
+# --- single-use tokens -------------------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token(purpose: TokenPurpose, email: str, lifetime: timedelta, **fields) -> tuple[str, AccountToken]:
+    token = secrets.token_urlsafe(32)
+    row = AccountToken(purpose=purpose, token_hash=_token_hash(token), email=email,
+                       expires_at=utcnow() + lifetime, **fields)
+    db.session.add(row)
+    return token, row
+
+
+def _redeem(token: str, purpose: TokenPurpose) -> AccountToken:
+    """The token's row, marked used; or ``AccountError`` saying why it cannot be used."""
+    row = db.session.scalar(
+        select(AccountToken).where(AccountToken.token_hash == _token_hash(token), AccountToken.purpose == purpose)
+        .with_for_update()
+    )
+    if row is None:
+        raise AccountError(_("This link is not valid. Please ask for a new one."))
+    if row.used_at is not None:
+        raise AccountError(_("This link has already been used. Please ask for a new one."))
+    if row.expires_at <= utcnow():
+        raise AccountError(_("This link has expired. Please ask for a new one."))
+    row.used_at = utcnow()
+    return row
+
+
+def peek_token(token: str, purpose: TokenPurpose) -> AccountToken:
+    """Check a token without using it (to show the form); raises like ``_redeem``."""
+    row = _redeem(token, purpose)
+    db.session.rollback()
+    return row
+
+
+def request_password_reset(email: str, link_for) -> None:
+    """Mail a reset link if the account exists. Says nothing either way, so the form cannot be
+    used to find out who has an account."""
+    user = find_user(email)
+    if user is None or not user.active:
+        return
+    token, _row = _new_token(TokenPurpose.RESET, user.email, current_app.config["RESET_TOKEN_LIFETIME"], user=user)
+    minutes = int(current_app.config["RESET_TOKEN_LIFETIME"].total_seconds() // 60)
+    send_mail(user.email, _("Reset your password: Transparency Crystal Award"),
+              _("Someone asked to reset the password of your account. To choose a new password, open this "
+                "link within %(minutes)d minutes:\n\n%(link)s\n\nIf it was not you, ignore this message.",
+                minutes=minutes, link=link_for(token)))
+    record("password_reset_requested", user, actor=user)
+    db.session.commit()
+
+
+def reset_password(token: str, password: str) -> User:
+    new_hash = hash_password(password)  # refuse a weak password before using up the token
+    row = _redeem(token, TokenPurpose.RESET)
+    user = row.user
+    user.password_hash, user.failed_logins, user.locked_until = new_hash, 0, None
+    record("password_reset", user, actor=user)
+    db.session.commit()
+    return user
+
+
+def invite(email: str, name: str, role: Role, *, agency: Agency | None, actor: User, link_for) -> AccountToken:
+    email = normalise_email(email)
+    if find_user(email) is not None:
+        raise AccountError(_("An account with this e-mail address already exists."))
+    if (role is Role.AGENCY) != (agency is not None):
+        raise AccountError(_("An agency contact must belong to exactly one agency; other roles to none."))
+    token, row = _new_token(TokenPurpose.INVITATION, email, current_app.config["INVITATION_LIFETIME"],
+                            role=role, agency=agency, name=name, created_by_id=actor.id)
+    send_mail(email, _("Invitation: Transparency Crystal Award"),
+              _("%(inviter)s invites you to the Transparency Crystal Award system as %(role)s.\n\n"
+                "Open this link to choose your password:\n\n%(link)s",
+                inviter=actor.name, role=role_label(role), link=link_for(token)))
+    record("invitation_sent", row, after={"email": email, "role": role, "agency": agency.code if agency else None},
+           actor=actor)
+    db.session.commit()
+    return row
+
+
+def accept_invitation(token: str, name: str, password: str) -> User:
+    new_hash = hash_password(password)
+    row = _redeem(token, TokenPurpose.INVITATION)
+    if find_user(row.email) is not None:
+        raise AccountError(_("An account with this e-mail address already exists."))
+    user = User(email=row.email, name=name.strip() or row.name or row.email, role=row.role,
+                agency_id=row.agency_id, password_hash=new_hash)
+    db.session.add(user)
+    record("invitation_accepted", user, after=_user_view(user), actor=user)
+    db.session.commit()
+    return user
+
+
+def role_label(role: Role) -> str:
+    return {Role.ORGANIZER: _("organiser"), Role.JUDGE: _("judge"), Role.AGENCY: _("agency contact")}[role]

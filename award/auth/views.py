@@ -1,0 +1,147 @@
+"""Login, logout, password reset, invitations, accounts and the mail outbox."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import AccountToken, Agency, OutgoingMail, Role, TokenPurpose, User
+from ..urls import safe_next
+from . import operations as ops
+from .access import organizer_required
+from .forms import AcceptInvitationForm, ForgotPasswordForm, InviteForm, LoginForm, NewPasswordForm
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = ops.authenticate(form.email.data, form.password.data)
+        except ops.AccountError as error:
+            flash(error.message, "error")
+        else:
+            lang = session.get("lang")
+            session.clear()  # a fresh session at login: no fixation
+            if lang:
+                session["lang"] = lang
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    ops.logout_event(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        ops.request_password_reset(form.email.data, _link("auth.reset_password"))
+        flash(_("If an account exists for this address, a link to reset the password is on its way."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        ops.peek_token(token, TokenPurpose.RESET)
+    except ops.AccountError as error:
+        return render_template("auth/token_invalid.html", message=error.message), 410
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            ops.reset_password(token, form.password.data)
+        except ops.AccountError as error:
+            form.password.errors.append(error.message)
+        else:
+            flash(_("Your password has been changed. Please log in."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    try:
+        invitation = ops.peek_token(token, TokenPurpose.INVITATION)
+    except ops.AccountError as error:
+        return render_template("auth/token_invalid.html", message=error.message), 410
+    form = AcceptInvitationForm(name=invitation.name)
+    if form.validate_on_submit():
+        try:
+            ops.accept_invitation(token, form.name.data, form.password.data)
+        except ops.AccountError as error:
+            form.password.errors.append(error.message)
+        else:
+            flash(_("Your account is ready. Please log in."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/accept.html", form=form, invitation=invitation,
+                           role_label=ops.role_label(invitation.role))
+
+
+@bp.get("/users")
+@organizer_required
+def users():
+    accounts = db.session.scalars(select(User).order_by(User.role, User.email)).all()
+    pending = db.session.scalars(
+        select(AccountToken).where(AccountToken.purpose == TokenPurpose.INVITATION, AccountToken.used_at.is_(None))
+        .order_by(AccountToken.created_at.desc())
+    ).all()
+    return render_template("auth/users.html", users=accounts, pending=pending)
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@organizer_required
+def invite():
+    form = InviteForm()
+    agencies = db.session.scalars(select(Agency).order_by(Agency.code)).all()
+    form.agency_id.choices = [(0, "—")] + [(a.id, f"{a.code} {a.name}") for a in agencies]
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
+        try:
+            ops.invite(form.email.data, form.name.data, role, agency=agency,
+                       actor=current_user._get_current_object(), link_for=_link("auth.accept_invitation"))
+        except ops.AccountError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/invite.html", form=form)
+
+
+@bp.post("/users/<int:user_id>/active")
+@organizer_required
+def set_active(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    if user.id == current_user.id:
+        flash(_("You cannot disable your own account."), "error")
+    else:
+        ops.set_active(user, request.form.get("active") == "1", actor=current_user._get_current_object())
+    return redirect(url_for("auth.users"))
+
+
+@bp.get("/outbox")
+@organizer_required
+def outbox():
+    messages = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id.desc()).limit(200)).all()
+    return render_template("auth/outbox.html", messages=messages)
+
+
+def _link(endpoint: str):
+    return lambda token: url_for(endpoint, token=token, _external=True)

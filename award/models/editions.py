@@ -1,0 +1,150 @@
+"""An edition of the award and how it is judged: categories, criteria, stages and tiers."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Enum, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+Score = Numeric(9, 4)
+
+
+class EditionStatus(str, enum.Enum):
+    DRAFT = "draft"  # 籌備中
+    OPEN = "open"  # 受理報名
+    JUDGING = "judging"  # 評選中
+    CLOSED = "closed"  # 已結束
+
+
+class Edition(db.Model):
+    """屆次: one year's award."""
+
+    __tablename__ = "edition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)  # 第 N 屆
+    year: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[EditionStatus] = mapped_column(
+        Enum(EditionStatus, native_enum=False, length=20), default=EditionStatus.DRAFT
+    )
+    submission_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submission_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Attachment limits set by the organiser (佐證資料上限), in megabytes (MiB).
+    attachment_max_mb: Mapped[int] = mapped_column(default=100)
+    entry_attachments_max_mb: Mapped[int] = mapped_column(default=300)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    categories: Mapped[list[Category]] = relationship(
+        back_populates="edition", order_by="Category.position", cascade="all, delete-orphan"
+    )
+    stages: Mapped[list[Stage]] = relationship(
+        back_populates="edition", order_by="Stage.position", cascade="all, delete-orphan"
+    )
+    tiers: Mapped[list[AwardTier]] = relationship(
+        back_populates="edition", order_by="AwardTier.position", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Edition {self.number} {self.name}>"
+
+
+class Category(db.Model):
+    """組別: entries compete within a category, judged on its criteria."""
+
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("edition_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("edition.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    total_points: Mapped[Decimal] = mapped_column(Score, default=Decimal(100))
+
+    edition: Mapped[Edition] = relationship(back_populates="categories")
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="category", order_by="Criterion.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def weight_sum(self) -> Decimal:
+        return sum((c.weight for c in self.criteria), Decimal(0))
+
+
+class Criterion(db.Model):
+    """評核面向: a weighted evaluation area. A mark m contributes weight × m / max_score."""
+
+    __tablename__ = "criterion"
+    __table_args__ = (UniqueConstraint("category_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    weight: Mapped[Decimal] = mapped_column(Score)
+    min_score: Mapped[Decimal] = mapped_column(Score, default=Decimal(0))
+    max_score: Mapped[Decimal] = mapped_column(Score)
+    step: Mapped[Decimal] = mapped_column(Score, default=Decimal(1))
+    # The entry form has one section per criterion; the organiser caps its length.
+    section_char_limit: Mapped[int] = mapped_column(default=3000)
+
+    category: Mapped[Category] = relationship(back_populates="criteria")
+
+
+class Aggregation(str, enum.Enum):
+    MEAN = "mean"
+    TRIMMED = "trimmed"
+    MEDIAN = "median"
+    ZSCORE = "zscore"
+    BIAS = "bias"
+
+
+class Stage(db.Model):
+    """評選階段: 書面審查, 實地訪視 … each with its own window, panel size and aggregation."""
+
+    __tablename__ = "stage"
+    __table_args__ = (UniqueConstraint("edition_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("edition.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(default=0)
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    judges_per_entry: Mapped[int] = mapped_column(default=5)
+    aggregation: Mapped[Aggregation] = mapped_column(
+        Enum(Aggregation, native_enum=False, length=20), default=Aggregation.TRIMMED
+    )
+    trim: Mapped[int] = mapped_column(default=1)
+    trim_level: Mapped[str] = mapped_column(String(20), default="total")  # criterion | total
+    round_each_stage: Mapped[bool] = mapped_column(default=True)
+    decimals: Mapped[int] = mapped_column(default=2)
+    blind: Mapped[bool] = mapped_column(default=False)
+    # The panel sees each other's marks and the diagnostics only once the organiser opens the discussion.
+    discussion_open: Mapped[bool] = mapped_column(default=False)
+
+    edition: Mapped[Edition] = relationship(back_populates="stages")
+
+
+class AwardTier(db.Model):
+    """獎項等第 (特優, 優選, …), best first, given by a minimum total and/or a quota per category."""
+
+    __tablename__ = "award_tier"
+    __table_args__ = (UniqueConstraint("edition_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("edition.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    position: Mapped[int] = mapped_column(default=0)
+    min_total: Mapped[Decimal | None] = mapped_column(Score)
+    quota: Mapped[int | None]
+
+    edition: Mapped[Edition] = relationship(back_populates="tiers")
