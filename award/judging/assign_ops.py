@@ -27,6 +27,7 @@ from ..audit import canonical_json, record
 from ..extensions import db
 from ..models import (Agency, Assignment, AssignmentStatus, AuditEvent, Category, Edition, Entry, EntryStatus, Role,
                       Screening, ScoreSheet, SheetStatus, Stage, StageEntry, Tie, User, utcnow)
+from ..results.operations import ResultsError, ensure_not_frozen
 from .assignment import EntryItem, JudgeItem, Plan, Shortfall, ShortfallReason, plan_assignment
 from .conflicts import OPEN_STATUSES, REASON_MAX, tie_kind_label
 from .rules import is_conflicted, tied_agency_ids
@@ -550,6 +551,11 @@ def withdraw_judge(stage: Stage, judge: User, reason: str, decisions: dict[int, 
             fields[f"sheet_{sheet.id}_reason"] = [_("At most %(n)d characters.", n=REASON_MAX)]
     if fields:
         raise AssignmentError([], fields)
+    if any(decisions[s.id].exclude for s in sheets):
+        try:
+            ensure_not_frozen(stage)  # excluding a sheet changes the marks a frozen result was made of
+        except ResultsError as refusal:
+            raise AssignmentError(str(refusal)) from None
 
     now = utcnow()
     assignments = open_assignments_of(stage, judge)

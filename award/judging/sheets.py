@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 import scoring
 
-from ..results.operations import frozen_message, is_frozen
+from ..results.operations import ResultsError, ensure_not_frozen
 from .. import scoring_adapter
 from ..audit import record
 from ..extensions import db
@@ -238,8 +238,10 @@ def _ensure_writable(stage: Stage, sheet: ScoreSheet | None) -> None:
     The one place for rules that close a sheet to everybody: a stage whose results are frozen
     (成績凍結), and an excluded sheet.
     """
-    if is_frozen(stage):
-        raise SheetError(frozen_message())
+    try:
+        ensure_not_frozen(stage)  # holds a shared row lock on the stage, so a freeze cannot slip in between
+    except ResultsError as refusal:
+        raise SheetError(str(refusal)) from None
     if sheet is not None and sheet.excluded:
         raise SheetError(_("This score sheet has been excluded from the results by the organiser and can no "
                            "longer be changed."))

@@ -289,3 +289,12 @@ def test_a_change_behind_the_freeze_is_flagged_and_the_snapshot_exported(app, sc
     assert frozen_title in titles and "改過的標題" not in titles
     html = client.get(f"/results/export/stages/{scored_stage.stage_id}").get_data(as_text=True)
     assert 'id="live-differs"' in html
+
+
+def test_every_results_page_of_the_stage_links_to_the_export_page(app, scored_stage, client, login):
+    login.as_demo("organizer")
+    stage_id = scored_stage.stage_id
+    export_link = f'href="/results/export/stages/{stage_id}"'
+    for path in (f"/results/stages/{stage_id}", f"/results/stages/{stage_id}/diagnostics",
+                 f"/results/stages/{stage_id}/whatif"):
+        assert export_link in client.get(path).get_data(as_text=True), path

@@ -273,3 +273,20 @@ def test_a_change_behind_a_freeze_shows_and_the_snapshot_stays_official(app, sco
         assert 'id="live-differs"' in html
         shown = {int(e): t for e, t in re.findall(r'<tr id="entry-(\d+)"[^>]*data-total="([^"]+)"', html)}
         assert shown == frozen
+
+
+def test_withdrawing_a_judge_cannot_exclude_sheets_of_a_frozen_stage(app, scored_stage):
+    from award.judging.assign_ops import AssignmentError, SheetDecision, submitted_sheets_of, withdraw_judge
+
+    with app.app_context():
+        stage, organizer = scored_stage.stage(), scored_stage.user(ORGANIZER)
+        sheet = db.session.get(ScoreSheet, scored_stage.sheets[0])
+        judge = sheet.judge
+        ops.freeze(stage, organizer)
+        exclude = {s.id: SheetDecision(exclude=True, reason="Tied to the agency.")
+                   for s in submitted_sheets_of(stage, judge)}
+        with pytest.raises(AssignmentError) as refused:
+            withdraw_judge(stage, judge, "Declared a tie late.", exclude, organizer)
+        assert refused.value.message == ops.frozen_message()
+        db.session.refresh(sheet)
+        assert sheet.excluded is False and not audit("judge_withdrawn")
