@@ -191,6 +191,17 @@ def zscore_panel(values: np.ndarray) -> np.ndarray:
     the mean of the judges' means and ``S_c`` the mean of the positive SDs, so p reads on the
     criterion's own scale (it can fall slightly outside the range; it is a relative figure).
     """
+    z, m, s, usable, n_j = zscore_parts(values)
+    zbar = z.sum(axis=1) / np.maximum((~np.isnan(values)).sum(axis=1), 1)
+    centre = np.where(n_j > 0, m, 0.0).sum(axis=0) / np.maximum((n_j > 0).sum(axis=0), 1)
+    spread = np.where(usable, s, 0.0).sum(axis=0) / np.maximum(usable.sum(axis=0), 1)
+    return centre[None, :] + spread[None, :] * zbar
+
+
+def zscore_parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(z, m, s, usable, n_j)`` of ``zscore_panel`` for marks (E, J, C) with NaN for missing: the
+    standardised marks, each judge's mean and population SD per criterion, where they are usable
+    (two or more marks with spread), and how many entries each judge marked."""
     present = ~np.isnan(values)
     x = np.where(present, values, 0.0)
     n_j = present.sum(axis=0)
@@ -199,11 +210,7 @@ def zscore_panel(values: np.ndarray) -> np.ndarray:
     s = np.sqrt((dev ** 2).sum(axis=0) / np.maximum(n_j, 1))
     usable = (n_j >= 2) & (s > 1e-12)
     z = np.where(usable[None], dev / np.where(usable, s, 1.0)[None], 0.0)
-    n_e = present.sum(axis=1)
-    zbar = z.sum(axis=1) / np.maximum(n_e, 1)
-    centre = np.where(n_j > 0, m, 0.0).sum(axis=0) / np.maximum((n_j > 0).sum(axis=0), 1)
-    spread = np.where(usable, s, 0.0).sum(axis=0) / np.maximum(usable.sum(axis=0), 1)
-    return centre[None, :] + spread[None, :] * zbar
+    return z, m, s, usable, n_j
 
 
 def bias_panel(values: np.ndarray, present: np.ndarray, *, entries: tuple[str, ...] = (),

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .aggregate import bias_panel, order_weights
+from .aggregate import bias_panel, order_weights, zscore_parts
 from .engine import check_setup, rank_table
 from .model import (AggregationConfig, CategoryResult, Criterion, DisconnectedDesign, Mark, Method,
                     ScoringError, Tier, TrimLevel, clean_float)
@@ -528,14 +528,7 @@ def _unit_tiers(tiers: Sequence[Tier], decimals: int) -> tuple[Tier, ...]:
 
 
 def _zscore_parts(values: np.ndarray):
-    present = ~np.isnan(values)
-    x = np.where(present, values, 0.0)
-    n_j = present.sum(axis=0)
-    m = x.sum(axis=0) / np.maximum(n_j, 1)
-    dev = np.where(present, x - m[None], 0.0)
-    s = np.sqrt((dev ** 2).sum(axis=0) / np.maximum(n_j, 1))
-    usable = (n_j >= 2) & (s > 1e-12)
-    z = np.where(usable[None], dev / np.where(usable, s, 1.0)[None], 0.0)
+    z, m, s, usable, n_j = zscore_parts(values)
     return z, m, s, usable, n_j > 0
 
 

@@ -15,12 +15,12 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
 from enum import Enum
 
 from flask_babel import gettext as _
 
 from ..models import COUNTIES, AgencyLevel, Geography
+from ..spreadsheets import cell_text
 
 MAX_ROWS = 5000  # data rows in one import
 MAX_BYTES = 5 * 1024 * 1024  # the uploaded file
@@ -227,21 +227,6 @@ def _trimmed(cells: list[str]) -> list[str]:
     while cells and not cells[-1]:
         cells.pop()
     return cells
-
-
-def cell_text(value: object) -> str:
-    """A spreadsheet value as the text the user typed (a whole number without ".0")."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    return str(value)
 
 
 def _split_header(rows: Iterable[tuple[int, list[str]]]) -> tuple[list[str], list[tuple[int, list[str]]], int]:

@@ -35,6 +35,8 @@ from flask_babel import gettext as _
 
 import scoring
 
+from ..spreadsheets import cell_text
+
 FORMAT_VERSION = 1
 KEY_PURPOSE = b"offline-sheet-v1"
 MAX_BYTES = 5 * 1024 * 1024  # an upload larger than this is refused before it is opened
@@ -730,21 +732,6 @@ def read_text(ws, coordinate: str, limit: int = COMMENT_MAX) -> tuple[str, Probl
         return text, Problem("too_long", _("the comment has %(n)d characters; at most %(max)d are allowed.",
                                            n=len(text), max=limit), cell=coordinate)
     return text, None
-
-
-def cell_text(value: object) -> str:
-    """A spreadsheet value as the text the user typed (a whole number without ".0")."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    return str(value)
 
 
 def _shorten(value: object, limit: int = 40) -> str:
