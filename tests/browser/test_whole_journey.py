@@ -121,7 +121,9 @@ def local(moment: datetime) -> str:
 
 
 def no_errors_shown(page) -> None:
-    expect(page.locator("main .error-summary, main p.error")).to_have_count(0)
+    page.wait_for_load_state()
+    errors = page.locator("main .error-summary, main p.error, main .flash-error, main [role=alert].error")
+    assert errors.count() == 0, f"{page.url}: " + " | ".join(errors.all_inner_texts())
 
 
 @pytest.fixture
@@ -170,20 +172,15 @@ def test_whole_journey_from_empty_database_to_ceremony_workbook(empty_app, live_
         field(page, "name").fill(category_name)
         field(page, "description").fill(f"{category_name}：機關推動廉能治理之成果。")
         j.save_form()
-        # The criteria editor offers two blank rows at a time: save, and come back for more.
-        for start in range(0, len(criteria), 2):
-            if start:
-                category_id = j.db(lambda: db.session.scalar(
-                    select(Category.id).where(Category.edition_id == edition_id, Category.name == category_name)))
-                j.go(f"/editions/{edition_id}/categories/{category_id}/criteria")
-            for offset, (criterion, weight) in enumerate(criteria[start:start + 2]):
-                row = start + offset
-                page.locator(f"[name='criteria-{row}-name']").fill(criterion)
-                page.locator(f"[name='criteria-{row}-weight']").fill(str(weight))
-                page.locator(f"[name='criteria-{row}-max_score']").fill("100")
-                page.locator(f"[name='criteria-{row}-step']").fill("1")
-            j.save_form()
-            no_errors_shown(page)
+        # Straight on to the criteria editor: every criterion in one save (the weights must make 100).
+        expect(page).to_have_url(re.compile(r"/criteria$"))
+        for row, (criterion, weight) in enumerate(criteria):
+            page.locator(f"[name='criteria-{row}-name']").fill(criterion)
+            page.locator(f"[name='criteria-{row}-weight']").fill(str(weight))
+            page.locator(f"[name='criteria-{row}-max_score']").fill("100")
+            page.locator(f"[name='criteria-{row}-step']").fill("1")
+        j.save_form()
+        no_errors_shown(page)
     j.shot("criteria-saved")
 
     stage_windows = [("書面審查", now + timedelta(days=33), now + timedelta(days=50), "mean", "0"),
@@ -281,6 +278,17 @@ def test_whole_journey_from_empty_database_to_ceremony_workbook(empty_app, live_
         expect(form).to_be_visible()
         entry_id = int(form.get_attribute("data-entry-id"))
         entries[code] = entry_id
+        # The attachment first: when the resumable upload finishes the page reloads with it listed.
+        pdf = tmp_path / f"{code}-佐證資料.pdf"
+        pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length 20 >>\nstream\n" + code.encode() * 400
+                        + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+        if page.locator("#tus-upload").is_visible():
+            with page.expect_navigation(timeout=30_000):
+                page.locator("#tus-file").set_input_files(str(pdf))
+        else:  # the plain form, without the script
+            page.locator("#attachment-file").set_input_files(str(pdf))
+            j.submit(page.locator("#attachment-form button[type=submit]"))
+        expect(page.locator("#attachment-list").get_by_role("link", name=pdf.name)).to_be_visible()
         page.locator("#title").fill(title)
         page.locator("#head_name").fill(f"{agencies[code][1]}首長")
         page.locator("#contact_name").fill(contact_name)
@@ -291,14 +299,6 @@ def test_whole_journey_from_empty_database_to_ceremony_workbook(empty_app, live_
         for i in range(sections.count()):
             sections.nth(i).fill(f"第{i + 1}面向：具體作法、量化成效與外部評價。")
         page.locator("#head_declaration").check()
-        pdf = tmp_path / f"{code}-佐證資料.pdf"
-        pdf.write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Length 20 >>\nstream\n" + code.encode() * 400
-                        + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
-        page.locator("#tus-file, #attachment-file").first.set_input_files(str(pdf))
-        if page.locator("#tus-upload").is_visible():
-            expect(page.locator("#attachment-list").get_by_role("link", name=pdf.name)).to_be_visible(timeout=20_000)
-        else:  # the plain form, without the script
-            j.submit(page.locator("#attachment-form button[type=submit]"))
         if code == "TW-0110":
             j.shot("island-entry-form")
         j.submit(page.locator("#save-and-submit"))
@@ -493,14 +493,14 @@ def assign(j: Journey, stage_id: int, populate: bool) -> None:
 def stage_assignments(j: Journey, stage_id: int) -> set[tuple[int, int]]:
     return j.db(lambda: {(a.entry_id, a.judge_id) for a in db.session.scalars(
         select(Assignment).where(Assignment.stage_id == stage_id,
-                                 Assignment.status.in_([AssignmentStatus.PENDING, AssignmentStatus.CONFIRMED])))})
+                                 Assignment.status.in_([AssignmentStatus.ASSIGNED, AssignmentStatus.CONFIRMED])))})
 
 
 def confirm_no_tie(j: Journey, stage_id: int, entry_id: int, judge_id: int) -> None:
     assignment_id = j.db(lambda: db.session.scalar(select(Assignment.id).where(
         Assignment.stage_id == stage_id, Assignment.entry_id == entry_id, Assignment.judge_id == judge_id)))
     status = j.db(lambda: db.session.get(Assignment, assignment_id).status)
-    if status is AssignmentStatus.PENDING:
+    if status is AssignmentStatus.ASSIGNED:
         j.go(f"/judging/ties/confirm/{assignment_id}")
         j.submit(j.page.locator("#confirm-form button[type=submit]"))
     return assignment_id
