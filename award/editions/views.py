@@ -17,6 +17,9 @@ from .forms import CategoryForm, CriteriaForm, EditionForm, StageForm, TierForm
 
 bp = Blueprint("editions", __name__, url_prefix="/editions")
 SPARE_CRITERIA_ROWS = 2
+# The award's categories are judged on five areas: a category starts with at least that many rows, since
+# every save must bring the weights to exactly 100 (two rows at a time could not build five criteria).
+MIN_CRITERIA_ROWS = 5
 # What a spare row of the criteria editor starts with: the award's usual 0–100 range.
 _SPARE_ROW = {"min_score": Decimal(0), "max_score": Decimal(100), "step": Decimal(1), "section_char_limit": 3000}
 
@@ -215,7 +218,8 @@ def _criteria_rows(category: Category) -> list[dict]:
              **{key: Decimal(ops.plain(getattr(c, key))) for key in ("weight", "min_score", "max_score", "step")},
              "section_char_limit": c.section_char_limit}
             for c in category.criteria]
-    return rows + [dict(_SPARE_ROW) for _ in range(SPARE_CRITERIA_ROWS)]
+    spare = max(SPARE_CRITERIA_ROWS, MIN_CRITERIA_ROWS - len(rows))
+    return rows + [dict(_SPARE_ROW) for _ in range(spare)]
 
 
 # --- stages -------------------------------------------------------------------------------------

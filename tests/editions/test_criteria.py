@@ -40,6 +40,27 @@ def test_editor_shows_every_criterion_and_spare_rows(organizer, category):
     assert 'name="criteria-0-weight"' in page and 'value="20"' in page  # 20, not 20.0000
 
 
+def test_a_new_category_offers_rows_for_all_five_areas_in_one_save(app, organizer, category):
+    """Every save must bring the weights to 100, so a new category needs room for the award's five
+    areas at once (two spare rows could only ever make a category of two criteria)."""
+    edition_id, _category_id, _url = category
+    response = organizer.post(f"/editions/{edition_id}/categories/new", data={"name": "新組別", "description": ""})
+    assert response.status_code == 302
+    page = organizer.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="criteria-4-name"' in page and 'name="criteria-5-name"' not in page
+    with app.app_context():
+        new_id = db.session.scalar(select(Category.id).where(Category.name == "新組別"))
+    data = {}
+    for index, (area, weight) in enumerate(zip(AREAS, (20, 20, 25, 20, 15), strict=True)):
+        data.update({f"criteria-{index}-name": area, f"criteria-{index}-weight": weight,
+                     f"criteria-{index}-min_score": 0, f"criteria-{index}-max_score": 100,
+                     f"criteria-{index}-step": 1, f"criteria-{index}-section_char_limit": 3000})
+    response = organizer.post(f"/editions/{edition_id}/categories/{new_id}/criteria", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    with app.app_context():
+        assert [c.name for c in _category(new_id).criteria] == list(AREAS)
+
+
 def test_weights_adding_to_95_are_refused_and_nothing_is_written(app, organizer, category):
     _edition_id, category_id, url = category
     with app.app_context():
