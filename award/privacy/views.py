@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, flash, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,6 +19,16 @@ def _actor():
     return current_user._get_current_object()
 
 
+def _records(holdings) -> list[dict]:
+    """Each match described, with its data as readable JSON (Chinese kept as it is)."""
+    if holdings is None:
+        return []
+    records = [ops.describe(m) for m in holdings.matches]
+    for rec in records:
+        rec["pretty"] = json.dumps(rec["data"], ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    return records
+
+
 def _results(form, status: int = 200):
     """Search again (the page always shows what is held now) and render the results."""
     holdings = None
@@ -27,7 +39,7 @@ def _results(form, status: int = 200):
         status = 400
     return render_template("privacy/requests.html", form=RequestForm(formdata=None, q=form.q.data,
                                                                        reference=form.reference.data),
-                           holdings=holdings, records=[ops.describe(m) for m in holdings.matches] if holdings else [],
+                           holdings=holdings, records=_records(holdings),
                            fields=ops.FIELDS), status
 
 
