@@ -132,9 +132,11 @@ def _register_blueprints(app: Flask) -> None:
     from .judging.tie_views import bp as ties_bp
     from .judging.views import bp as judging_bp
     from .main.views import bp as main_bp
+    from .privacy.views import bp as privacy_requests_bp
     from .results.export_views import bp as exports_bp
     from .results.views import bp as results_bp
 
     for bp in (main_bp, auth_bp, agencies_bp, editions_bp, entries_bp, attachments_bp, uploads_bp, ties_bp,
                judging_bp, judging_admin_bp, offline_bp, results_bp, exports_bp, audit_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(privacy_requests_bp)

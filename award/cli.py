@@ -98,3 +98,9 @@ def init_app(app: Flask) -> None:
 
     for command in (demo_command, user_group, audit_group, export_command):
         app.cli.add_command(command)
+
+    from .backup.cli import backup_command, restore_command
+    from .privacy.cli import retention_group
+
+    for command in (backup_command, restore_command, retention_group):
+        app.cli.add_command(command)

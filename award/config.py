@@ -35,3 +35,7 @@ class Defaults:
 
     # Public base URL used in e-mailed links when no request is active (CLI).
     PUBLIC_BASE_URL = "http://localhost:5000"
+
+    # Personal data (個人資料保護法): days after an edition's results are final (its closing date)
+    # before `award retention run` removes the personal data no longer needed for the record.
+    PERSONAL_DATA_RETENTION_DAYS = 365

@@ -83,6 +83,10 @@ POLICY: dict[str, str] = {
     "offline.download": JUDGE,
     "offline.upload": JUDGE,
     "offline.confirm": JUDGE,
+    "privacy_requests.search": ORGANIZER,
+    "privacy_requests.export": ORGANIZER,
+    "privacy_requests.correct": ORGANIZER,
+    "privacy_requests.erase": ORGANIZER,
 }
 # Whole areas that belong to organisers only.
 ORGANIZER_PREFIXES = ("agencies.", "editions.", "judging_admin.", "results.", "exports.")
