@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from conftest import client_as
-from tests.conftest import ROOT
+from pathlib import Path
 from award.extensions import db
 from award.models import Agency, AuditEvent, Edition
 
 # form class → (who posts it, URL template filled from ``_ids``), or None with the test that covers it.
+ROOT = Path(__file__).resolve().parents[2]
+
 FORMS: dict[str, tuple[str | None, str] | None] = {
     "AgencyForm": ("organizer", "/agencies/{agency_id}/edit"),
     "ImportForm": None,  # a file upload: tests/agencies/test_import.py

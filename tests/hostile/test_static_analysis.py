@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MARKER = re.compile(r"#\s*(?:noqa:\s*(?P<ruff>S\d+(?:\s*,\s*S\d+)*)|nosec\s+(?P<bandit>B\d+(?:[ ,]+B\d+)*))")
 
