@@ -46,6 +46,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=_template_folder(),
     )
+    from .input_text import CleanRequest
+
+    app.request_class = CleanRequest  # control characters never reach a form (docs/security.md)
     app.config.from_object(Defaults)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -31,7 +31,6 @@ import re
 import sys
 import tempfile
 import threading
-import time
 from base64 import b64decode
 from pathlib import Path
 from urllib.parse import urlsplit

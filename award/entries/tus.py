@@ -264,7 +264,7 @@ def _parse_checksum(header: str | None) -> tuple[bytes | None, Response | None]:
         digest = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
         digest = b""
-    if len(digest) != hashlib.sha1().digest_size:
+    if len(digest) != hashlib.sha1(usedforsecurity=False).digest_size:
         return None, _error(400, _("The chunk's checksum could not be read."))
     return digest, None
 
@@ -422,7 +422,7 @@ def _receive(upload: TusUpload, part: BinaryIO, expected: bytes | None) -> Respo
 def _copy_body(part: BinaryIO, start: int, remaining: int, hashed: bool) -> tuple[int, bool, bytes]:
     """Append the request body at ``start``: (bytes received, whether the body arrived whole, sha1).
     Reads at most one byte past ``remaining``; the caller refuses such a chunk (nothing of it is kept)."""
-    sha1 = hashlib.sha1() if hashed else None
+    sha1 = hashlib.sha1(usedforsecurity=False) if hashed else None  # tus checksum: integrity, not security
     received, complete = 0, True
     part.seek(start)
     part.truncate()  # bytes past the stored offset were never acknowledged

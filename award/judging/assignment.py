@@ -112,7 +112,7 @@ class _State:
         self.judge_ids = [j.id for j in judges]
         self.cap = {j.id: j.cap for j in judges}
         order = sorted(self.judge_ids)
-        random.Random(seed).shuffle(order)
+        random.Random(seed).shuffle(order)  # reproducible tie-break, not a secret  # noqa: S311  # nosec B311
         self.rank = {judge: index for index, judge in enumerate(order)}
         self.on_entry: dict[int, set[int]] = {e.id: set() for e in entries}  # judges on the entry
         self.movable: dict[int, set[int]] = {j: set() for j in self.judge_ids}  # judge → new entries

@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 import scoring
 
@@ -270,6 +271,7 @@ def _cell_number(value: Decimal | None) -> int | float | None:
 def text_cell(ws, coordinate: str, value: str | None):
     """Write user-provided text as text: a value starting with "=" must never become a formula."""
     cell = ws[coordinate]
+    value = ILLEGAL_CHARACTERS_RE.sub("", value or "")  # stored before control characters were refused
     cell.value = value or None
     if value:
         cell.data_type = "s"

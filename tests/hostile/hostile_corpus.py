@@ -335,6 +335,31 @@ HOSTILE: dict[str, Callable[[], tuple[str, bytes, str]]] = {
 }
 
 
+# --- hostile text -------------------------------------------------------------------------------
+
+ONE_MB_TEXT = "廉" * (1024 * 1024)  # a 1 MB (in characters; 3 MB of UTF-8) field: longer than any limit
+# name → text typed into a form field. Each must be stored verbatim (control characters removed, see
+# docs/security.md), shown escaped and exported as a string cell.
+HOSTILE_TEXT: dict[str, str] = {
+    "script": '<script>alert("xss")</script>',
+    "img_onerror": '"><img src=x onerror=alert(1)>',
+    "svg_onload": "<svg/onload=alert(1)>",
+    "jinja": "{{ config.SECRET_KEY }}{% raw %}",
+    "dde_formula": "=cmd|' /C calc'!A0",
+    "plus_formula": '+HYPERLINK("http://evil.example","點我")',
+    "minus_formula": "-2+3+cmd|' /C calc'!A0",
+    "at_formula": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "cjk": "澎湖縣政府 廉政透明計畫（第３期）𠮷野家 — 綠島、蘭嶼、小琉球",
+    "rtl_override": "invoice\u202efdp.exe",
+    "zero_width": "廉\u200b政\u200d署\ufeff",
+    "sql": "'; DROP TABLE entries; --",
+    "control": "a\x00b\x01c\x07d\x0be\x1bf\x7fg",
+    "newlines": "第一行\r\n第二行\r第三行\n",
+    "percent_null": "%00%0d%0a<script>",
+    "emoji": "🏝️👩🏻‍⚖️✅",
+}
+
+
 def _plain_zip() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:

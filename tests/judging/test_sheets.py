@@ -65,7 +65,7 @@ def test_draft_save_writes_marks_version_and_audit_with_engine_total(judging_app
         assert after["comments"] == {"資訊與行政透明": "具體"}
     page = _html(judge1.get(f"/judging/sheets/{world.assignment('judge1', '甲')}"))
     assert 'value="85.5"' in page and 'name="version" value="1"' in page
-    assert f'<output id="live-total"' in page and format(engine.normalize(), "f") in page
+    assert '<output id="live-total"' in page and format(engine.normalize(), "f") in page
 
 
 def test_second_save_bumps_version_and_records_before_and_after(judging_app, world, judge1):
