@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, select
 from ..audit import record
 from ..extensions import db
 from ..models import (AccountToken, Agency, Assignment, AuditEvent, Category, Edition, EditionStatus, Entry,
-                      EntryVersion, OutgoingMail, ResultSnapshot, Role, ScoreSheet, Stage, Tie, User, utcnow)
+                      OutgoingMail, ResultSnapshot, Role, ScoreSheet, Stage, Tie, User, utcnow)
 
 ANONYMISED_DOMAIN = "anonymised.invalid"  # RFC 2606: can never be a real address
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")

@@ -18,7 +18,6 @@ edition and stage forms, as a real organiser would.
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from award import scoring_adapter as adapter
 from award.extensions import db
 from award.i18n import TAIPEI
 from award.judging import offline
-from award.models import (Agency, Assignment, AssignmentStatus, Attachment, Category, Edition, Entry, EntryStatus,
+from award.models import (Agency, Assignment, AssignmentStatus, Attachment, Edition, Entry, EntryStatus,
                           ResultSnapshot, Screening, ScoreSheet, SheetStatus, Stage, StageEntry, Tie, User)
 from award.results import workbook_text as T
 from browser_helpers import field, login, logout
