@@ -11,6 +11,8 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
+from flask_babel import force_locale, gettext
+from markupsafe import escape
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -66,7 +68,10 @@ def test_the_page_links_the_files_and_says_provisional(app, scored_stage, client
         assert 'data-status="frozen"' in html and snapshot.sha256 in html
         assert "第3屆透明晶質獎_書面審查_成績.xlsx" in html
         html = browser.get(f"/results/export/stages/{scored_stage.stage_id}?order=12,+x").get_data(as_text=True)
-        assert "entry numbers separated by commas" in html  # flashed, and the order is dropped
+        # flashed (in the page's language, Chinese by default), and the order is dropped
+        with app.test_request_context(), force_locale("zh_Hant_TW"):
+            refusal = gettext("The presentation order must be entry numbers separated by commas, e.g. 12, 5, 7.")
+        assert str(escape(refusal)) in html
 
 
 def test_provisional_workbook_download_is_logged(app, scored_stage, client, login):

@@ -14,7 +14,9 @@
  * and filename; the finishing response carries X-Award-Attachment-Id; a refused file gets 422 with
  * X-Award-Error (URL-quoted) and a JSON body {ok: false, message}.
  *
- * Texts: data-msg-* attributes on #tus-upload (translated by the template); else Traditional Chinese.
+ * Texts: data-msg-* attributes on #tus-upload, translated by templates/entries/_attachments.html
+ * (data-msg-too-big is read as msg("tooBig"), and so on); a text missing there falls back to the
+ * Traditional Chinese DEFAULTS below. Add a new message to both places.
  */
 (function () {
   "use strict";
