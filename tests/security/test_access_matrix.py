@@ -83,6 +83,7 @@ POLICY: dict[str, str] = {
     "offline.download": JUDGE,
     "offline.upload": JUDGE,
     "offline.confirm": JUDGE,
+    "editions.edit_stage_criteria": ORGANIZER,
 }
 # Whole areas that belong to organisers only.
 ORGANIZER_PREFIXES = ("agencies.", "editions.", "judging_admin.", "results.", "exports.")
