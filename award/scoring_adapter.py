@@ -18,8 +18,25 @@ from .models import (AwardTier, Category, Criterion, Edition, Entry, Mark, Score
                      StageEntry)
 
 
+def stage_own_criteria(category: Category, stage: Stage) -> list[Criterion]:
+    """The criteria ``stage`` defined for ``category`` itself (empty: it uses the category's)."""
+    if stage.id is None or category.id is None:
+        return []
+    return list(db.session.scalars(
+        select(Criterion).where(Criterion.category_id == category.id, Criterion.stage_id == stage.id)
+        .order_by(Criterion.position, Criterion.id)
+    ))
+
+
 def criteria_for(category: Category, stage: Stage | None = None) -> list[Criterion]:
-    """The criteria a stage judges a category on (today every stage reuses the category's)."""
+    """THE criteria of category C in stage S: the stage's own criteria for the category if it
+    defined any (e.g. a shorter set for the site visit), else the category's. Without a stage, the
+    category's. Every consumer (score sheets and their checks, live totals, offline sheets,
+    rankings, freeze, exports, discussion) asks this function, never ``category.criteria``."""
+    if stage is not None:
+        own = stage_own_criteria(category, stage)
+        if own:
+            return own
     return list(category.criteria)
 
 

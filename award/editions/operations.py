@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import scoring_adapter
 from ..audit import record
 from ..extensions import db
 from ..i18n import TAIPEI
@@ -28,6 +29,7 @@ from ..models import (Aggregation, AwardTier, Category, Criterion, Edition, Edit
 MAX_CRITERIA = 30
 MAX_JUDGES = 50
 MAX_SECTION_CHARS = 100_000
+DEFAULT_SECTION_CHARS = 3000
 TRIM_LEVELS = ("total", "criterion")
 _PLACES = 4  # scores and weights are Numeric(9, 4)
 _LARGEST = Decimal("99999.9999")
@@ -155,9 +157,34 @@ class CriterionLock:
     marked: bool  # a judge's sheet refers to it at all: it cannot be removed
 
 
-def criterion_locks(category: Category) -> dict[int, CriterionLock]:
-    """Locks of the category's criteria that judges have started on (others are absent)."""
-    ids = [c.id for c in category.criteria if c.id is not None]
+def own_criteria(category: Category, stage: Stage | None = None) -> list[Criterion]:
+    """The criteria the editor edits: the category's own, or (with ``stage``) the ones that stage
+    defined for the category itself — empty when the stage judges on the category's."""
+    return list(category.criteria) if stage is None else scoring_adapter.stage_own_criteria(category, stage)
+
+
+def stage_criteria_by_category(edition: Edition) -> dict[tuple[int, int], list[Criterion]]:
+    """(stage id, category id) → that stage's own criteria for the category, for the edition's page."""
+    found: dict[tuple[int, int], list[Criterion]] = {}
+    for criterion in db.session.scalars(
+            select(Criterion).join(Stage, Stage.id == Criterion.stage_id)
+            .where(Stage.edition_id == edition.id).order_by(Criterion.position, Criterion.id)):
+        found.setdefault((criterion.stage_id, criterion.category_id), []).append(criterion)
+    return found
+
+
+def stage_scoring_started(category: Category, stage: Stage) -> bool:
+    """Whether a judge has saved a mark in ``stage`` on an entry of ``category``."""
+    return db.session.scalar(
+        select(Mark.id).join(ScoreSheet, ScoreSheet.id == Mark.sheet_id).join(Entry, Entry.id == ScoreSheet.entry_id)
+        .where(ScoreSheet.stage_id == stage.id, Entry.category_id == category.id).limit(1)
+    ) is not None
+
+
+def criterion_locks(category: Category, stage: Stage | None = None) -> dict[int, CriterionLock]:
+    """Locks of the category's criteria (or the stage's own for it) that judges have started on
+    (others are absent)."""
+    ids = [c.id for c in own_criteria(category, stage) if c.id is not None]
     if not ids:
         return {}
     rows = db.session.execute(
@@ -346,9 +373,15 @@ def delete_category(category: Category) -> None:
     problem = category_delete_problem(category)
     if problem:
         raise EditionError(problem)
+    stage_criteria = list(db.session.scalars(select(Criterion).where(Criterion.category_id == category.id,
+                                                                      Criterion.stage_id.is_not(None))))
     before = {**category_view(category), "criteria": criteria_view(category)}
+    if stage_criteria:
+        before["stage_criteria"] = [{**criterion_view(c), "stage_id": c.stage_id} for c in stage_criteria]
     with _saving():
         record("category_deleted", category, before=before)
+        for criterion in stage_criteria:
+            db.session.delete(criterion)
         db.session.delete(category)
 
 
@@ -415,10 +448,14 @@ def _check_row(index: int, row: CriterionRow, current: Criterion | None, lock: C
                 problems.add(_("Judges have already scored this criterion, so this value cannot change."), key(name))
 
 
-def _plan_criteria(category: Category, rows: list[CriterionRow]) -> _Plan:
-    """Check the whole submission; return what to write, or raise with every problem found."""
-    existing = {c.id: c for c in category.criteria}
-    locks = criterion_locks(category)
+def _plan_criteria(category: Category, rows: list[CriterionRow], stage: Stage | None = None) -> _Plan:
+    """Check the whole submission; return what to write, or raise with every problem found.
+
+    With ``stage``, the rows are the stage's own criteria for the category: the same checks, and
+    an empty set (every row removed) means the stage judges on the category's criteria again."""
+    current = own_criteria(category, stage)
+    existing = {c.id: c for c in current}
+    locks = criterion_locks(category, stage)
     problems, plan, seen = _Problems(), _Plan(), set()
     for index, row in enumerate(rows):
         if row.blank:
@@ -438,11 +475,16 @@ def _plan_criteria(category: Category, rows: list[CriterionRow]) -> _Plan:
             continue
         _check_row(index, row, existing.get(row.id), locks.get(row.id), problems)
         plan.keep.append((index, row))
-    plan.untouched = [c for c in category.criteria if c.id not in seen]
+    plan.untouched = [c for c in current if c.id not in seen]
     _check_names(plan, problems)
     if len(plan.keep) + len(plan.untouched) > MAX_CRITERIA:
         problems.add(_("A category can have at most %(n)d criteria.", n=MAX_CRITERIA))
-    if not any(name.endswith("-weight") for name in problems.fields):
+    reverting = stage is not None and not plan.keep and not plan.untouched
+    if stage is not None and not current and plan.keep and stage_scoring_started(category, stage):
+        problems.add(_("Judges have already started scoring %(category)s in %(stage)s on the category's criteria, "
+                       "so this stage can no longer have criteria of its own.", category=category.name,
+                       stage=stage.name))
+    if not reverting and not any(name.endswith("-weight") for name in problems.fields):
         total = sum((row.weight for _i, row in plan.keep), Decimal(0)) + sum((c.weight for c in plan.untouched),
                                                                              Decimal(0))
         if total != category.total_points:
@@ -461,16 +503,25 @@ def _check_names(plan: _Plan, problems: _Problems) -> None:
         taken.add(row.name)
 
 
-def save_criteria(category: Category, rows: list[CriterionRow]) -> None:
-    """Replace the category's criteria with the submitted rows, all or nothing."""
-    plan = _plan_criteria(category, rows)
-    before = criteria_view(category)
-    existing = {c.id: c for c in category.criteria}
+def save_criteria(category: Category, rows: list[CriterionRow], stage: Stage | None = None) -> None:
+    """Replace the category's criteria (with ``stage``: the stage's own criteria for the category)
+    with the submitted rows, all or nothing."""
+    if stage is not None:
+        for row in rows:  # a stage's criteria have no section in the entry form; keep the column valid
+            if row.section_char_limit is None:
+                row.section_char_limit = DEFAULT_SECTION_CHARS
+    plan = _plan_criteria(category, rows, stage)
+    current = own_criteria(category, stage)
+    before = [criterion_view(c) for c in current]
+    existing = {c.id: c for c in current}
     with _saving():
         # Deletes, then renames through temporary names, then the rest: so that swapping two names,
         # or reusing a removed criterion's name, never trips the unique constraint midway.
         for criterion in plan.remove:
-            category.criteria.remove(criterion)
+            if stage is None:
+                category.criteria.remove(criterion)
+            else:
+                stage.criteria.remove(criterion)
         db.session.flush()
         for _index, row in plan.keep:
             if row.id is not None and existing[row.id].name != row.name:
@@ -480,11 +531,21 @@ def save_criteria(category: Category, rows: list[CriterionRow]) -> None:
             criterion = existing.get(row.id) if row.id is not None else None
             if criterion is None:
                 criterion = Criterion()
-                category.criteria.append(criterion)
+                if stage is None:
+                    category.criteria.append(criterion)
+                else:
+                    criterion.category_id = category.id
+                    stage.criteria.append(criterion)
             _apply_row(criterion, row, position)
         for offset, criterion in enumerate(plan.untouched):
             criterion.position = len(plan.keep) + offset
-        record("criteria_saved", category, before=before, after=criteria_view(category))
+        if stage is None:
+            record("criteria_saved", category, before=before, after=criteria_view(category))
+        else:
+            db.session.flush()
+            record("stage_criteria_saved", stage, before={"category_id": category.id, "criteria": before},
+                   after={"category_id": category.id, "category": category.name,
+                          "criteria": [criterion_view(c) for c in own_criteria(category, stage)]})
 
 
 def _apply_row(criterion: Criterion, row: CriterionRow, position: int) -> None:

@@ -121,7 +121,7 @@ def show_edition(edition_id: int):
         "editions/show.html", edition=edition, entry_counts=ops.entry_counts(edition),
         locks={c.id: ops.criterion_locks(c) for c in edition.categories},
         opening_problems=ops.opening_problems(edition) if edition.status is EditionStatus.DRAFT else [],
-        transitions=ops.TRANSITIONS[edition.status],
+        transitions=ops.TRANSITIONS[edition.status], stage_criteria=ops.stage_criteria_by_category(edition),
     )
 
 
@@ -212,14 +212,44 @@ def edit_criteria(edition_id: int, category_id: int):
                            row_locks=row_locks), _status(form)
 
 
-def _criteria_rows(category: Category) -> list[dict]:
+def _criteria_rows(category: Category, stage: Stage | None = None) -> list[dict]:
     # Decimal(plain(…)) shows 20 rather than the stored 20.0000 (and never 1E+2).
     rows = [{"id": str(c.id), "name": c.name, "description": c.description,
              **{key: Decimal(ops.plain(getattr(c, key))) for key in ("weight", "min_score", "max_score", "step")},
              "section_char_limit": c.section_char_limit}
-            for c in category.criteria]
+            for c in ops.own_criteria(category, stage)]
     spare = max(SPARE_CRITERIA_ROWS, MIN_CRITERIA_ROWS - len(rows))
     return rows + [dict(_SPARE_ROW) for _ in range(spare)]
+
+
+@bp.route("/<int:edition_id>/stages/<int:stage_id>/categories/<int:category_id>/criteria", methods=["GET", "POST"])
+@organizer_required
+def edit_stage_criteria(edition_id: int, stage_id: int, category_id: int):
+    """A stage's own criteria for a category (e.g. a shorter set for the site visit); with none,
+    the stage judges the category on the category's criteria."""
+    edition = _edition(edition_id)
+    stage = _part(Stage, edition, stage_id)
+    category = _part(Category, edition, category_id)
+    locks = ops.criterion_locks(category, stage)
+    if request.method == "POST":
+        form = CriteriaForm()
+    else:
+        form = CriteriaForm(data={"criteria": _criteria_rows(category, stage)})
+    if form.validate_on_submit():
+        try:
+            ops.save_criteria(category, form.to_rows(), stage)
+        except ops.EditionError as error:
+            _refused(form, error)
+        else:
+            flash(_("The criteria of %(name)s in %(stage)s are saved.", name=category.name, stage=stage.name),
+                  "success")
+            return _show(edition, "stages")
+    row_locks = [locks.get(int(row.form.id.data)) if (row.form.id.data or "").isdigit() else None
+                 for row in form.criteria]
+    own = ops.own_criteria(category, stage)
+    return render_template("editions/criteria_form.html", form=form, edition=edition, category=category,
+                           row_locks=row_locks, stage=stage, own_weight_sum=sum((c.weight for c in own), Decimal(0)),
+                           started=not own and ops.stage_scoring_started(category, stage)), _status(form)
 
 
 # --- stages -------------------------------------------------------------------------------------

@@ -99,7 +99,8 @@ def _render_sheet(assignment: Assignment, status: int = 200, *, posted: SheetInp
         total=ops.sheet_total(criteria, sheet), weight_sum=sum((c.weight for c in criteria), 0),
         locked=sheet is not None and sheet.status is SheetStatus.SUBMITTED,
         excluded=sheet is not None and sheet.excluded, window_problem=ops.sheet_window_problem(stage, sheet),
-        texts={s.criterion_id: s.text for s in entry.sections}, attachments=entry.active_attachments,
+        texts={s.criterion_id: s.text for s in entry.sections}, sections=list(entry.category.criteria),
+        attachments=entry.active_attachments,
         needs_comment=[c.id for c in ops.extremes_without_comment(criteria, saved)] if posted is None else [],
         confirm_field=CONFIRM_FIELD, download_endpoint=DOWNLOAD_ENDPOINT,
     )

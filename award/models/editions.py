@@ -6,8 +6,8 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Enum, ForeignKey, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, and_, text
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
@@ -69,8 +69,12 @@ class Category(db.Model):
     total_points: Mapped[Decimal] = mapped_column(Score, default=Decimal(100))
 
     edition: Mapped[Edition] = relationship(back_populates="categories")
+    # The category's own criteria (the entry form's sections; every stage without criteria of its own
+    # judges on them). A stage's own criteria are Criterion rows with a stage_id, not listed here: ask
+    # ``scoring_adapter.criteria_for(category, stage)`` for the criteria a stage judges on.
     criteria: Mapped[list[Criterion]] = relationship(
-        back_populates="category", order_by="Criterion.position", cascade="all, delete-orphan"
+        primaryjoin=lambda: and_(Category.id == foreign(Criterion.category_id), Criterion.stage_id.is_(None)),
+        order_by="Criterion.position", cascade="all, delete-orphan", overlaps="category",
     )
 
     @property
@@ -82,10 +86,18 @@ class Criterion(db.Model):
     """評核面向: a weighted evaluation area. A mark m contributes weight × m / max_score."""
 
     __tablename__ = "criterion"
-    __table_args__ = (UniqueConstraint("category_id", "name"),)
+    __table_args__ = (
+        # Names are unique among the category's own criteria, and among one stage's own criteria of it.
+        UniqueConstraint("stage_id", "category_id", "name"),
+        Index("uq_criterion_category_name", "category_id", "name", unique=True,
+              sqlite_where=text("stage_id IS NULL"), postgresql_where=text("stage_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    # None: one of the category's criteria; else one of the criteria the stage judges the category on
+    # instead (e.g. a shorter set for the site visit 實地訪視).
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
@@ -96,7 +108,8 @@ class Criterion(db.Model):
     # The entry form has one section per criterion; the organiser caps its length.
     section_char_limit: Mapped[int] = mapped_column(default=3000)
 
-    category: Mapped[Category] = relationship(back_populates="criteria")
+    category: Mapped[Category] = relationship(overlaps="criteria")
+    stage: Mapped[Stage | None] = relationship(back_populates="criteria")
 
 
 class Aggregation(str, enum.Enum):
@@ -132,6 +145,10 @@ class Stage(db.Model):
     discussion_open: Mapped[bool] = mapped_column(default=False)
 
     edition: Mapped[Edition] = relationship(back_populates="stages")
+    # Criteria of the stage's own, for any category (most stages have none: the category's apply).
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="stage", order_by="Criterion.position", cascade="all, delete-orphan"
+    )
 
 
 class AwardTier(db.Model):

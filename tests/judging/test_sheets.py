@@ -36,8 +36,9 @@ def test_sheet_has_one_bounded_field_and_comment_per_criterion(judging_app, worl
     assert response.status_code == 200
     html = _html(response)
     for criterion_id in world.criteria:
-        field = re.search(rf'<input type="number"[^>]*id="score-{criterion_id}"[^>]*>', html, re.S).group(0)
-        assert 'min="0"' in field and 'max="100"' in field and 'step="0.5"' in field
+        # A text field (a number field would silently empty "８５"); the server checks range and step.
+        field = re.search(rf'<input type="text"[^>]*id="score-{criterion_id}"[^>]*>', html, re.S).group(0)
+        assert 'data-min="0"' in field and 'data-max="100"' in field and 'data-step="0.5"' in field
         assert 'inputmode="decimal"' in field and "data-weight=" in field and 'data-max="100"' in field
         assert f'name="comment-{criterion_id}"' in html
     assert 'name="version" value="0"' in html

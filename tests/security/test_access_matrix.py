@@ -87,6 +87,7 @@ POLICY: dict[str, str] = {
     "privacy_requests.export": ORGANIZER,
     "privacy_requests.correct": ORGANIZER,
     "privacy_requests.erase": ORGANIZER,
+    "editions.edit_stage_criteria": ORGANIZER,
 }
 # Whole areas that belong to organisers only.
 ORGANIZER_PREFIXES = ("agencies.", "editions.", "judging_admin.", "results.", "exports.")
