@@ -35,3 +35,7 @@ class Defaults:
 
     # Public base URL used in e-mailed links when no request is active (CLI).
     PUBLIC_BASE_URL = "http://localhost:5000"
+
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers
+    # are trusted (werkzeug's ProxyFix); 0 trusts none. Behind one nginx: AWARD_TRUSTED_PROXIES=1.
+    TRUSTED_PROXIES = 0
