@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -30,12 +31,25 @@ def _template_folder() -> str:
 
 
 def _secret_key(instance_path: str) -> str:
-    """Read the instance's secret key, generating it once with owner-only permissions."""
+    """Read the instance's secret key, generating it once with owner-only permissions.
+
+    Several gunicorn workers start at once: the key is written whole to a temporary file and
+    hard-linked into place, so exactly one worker's key wins and no worker ever reads a half-written
+    (or empty) file; every worker then signs sessions with the same key."""
     path = Path(instance_path) / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        fd, temp_name = tempfile.mkstemp(dir=instance_path, prefix=".secret_key-")  # mode 0o600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temp_name, path)
+            except FileExistsError:
+                pass  # another worker's key won; use it
+        finally:
+            os.unlink(temp_name)
     return path.read_text().strip()
 
 
@@ -69,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _trust_proxies(app)
 
     from . import cli, errors, i18n, labels
 
@@ -77,6 +92,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind a reverse proxy (nginx), take the client's address, scheme and host from the
+    ``X-Forwarded-*`` headers set by that many proxies (``TRUSTED_PROXIES``; 0, the default, trusts none)."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
 
 def _normalise_db_url(url: str) -> str:

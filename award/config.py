@@ -39,3 +39,6 @@ class Defaults:
     # Personal data (個人資料保護法): days after an edition's results are final (its closing date)
     # before `award retention run` removes the personal data no longer needed for the record.
     PERSONAL_DATA_RETENTION_DAYS = 365
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers
+    # are trusted (werkzeug's ProxyFix); 0 trusts none. Behind one nginx: AWARD_TRUSTED_PROXIES=1.
+    TRUSTED_PROXIES = 0

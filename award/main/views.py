@@ -43,6 +43,13 @@ def set_language():
     return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
 
 
+@bp.get("/healthz")
+def healthz():
+    """Liveness for load balancers and the service manager: the worker answers. Touches no database,
+    no session and no template, so it is also the floor the load benchmarks compare against."""
+    return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
 @bp.get("/privacy")
 def privacy():
     return render_template("main/privacy.html")
