@@ -48,6 +48,12 @@ FORMS: dict[str, tuple[str | None, str] | None] = {
     "UnfreezeForm": None,
     "WhatIfForm": None,  # choices only: tests/results/test_results_pages.py
     "UploadForm": None,  # a file upload: tests/judging/test_offline.py
+    # Personal data requests: every post is recorded (a search shows personal data), so "a refusal
+    # changes nothing" is checked per action in tests/privacy/test_personal_data.py.
+    "RequestForm": None,
+    "RecordForm": None,
+    "CorrectForm": None,
+    "EraseForm": None,
 }
 
 TEXT = st.one_of(st.text(max_size=60), st.text(alphabet=st.characters(codec="utf-8"), max_size=30),
