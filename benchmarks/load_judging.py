@@ -5,15 +5,21 @@ save the server acknowledged is there, with its audit event, and the audit chain
 The floor: in the same run, the same number of threads GET /healthz (no database, no session) from
 the same gunicorn; the ratio says how much of the cost is the app's own work.
 
+Two ways to start, both reported: by default every judge logs in at the same moment and goes
+straight on (a login storm: each login is a production-strength argon2id hash); with
+``--login-first`` all judges log in first (timed as their own phase) and the measured window is the
+steady state of judging. ``--think S`` makes each judge pause a random 0…2·S seconds between
+requests, like a person reading the sheet (0: back-to-back requests, a saturation test).
+
 Targets (docs/deploy.md): 0 errors, 0 lost updates, p95 < 300 ms on the 2-core machine.
 Run: .venv/bin/python benchmarks/load_judging.py [--duration 60] [--users 100] [--workers N]
+     [--login-first] [--think S]
 """
 
 from __future__ import annotations
 
 import random
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -86,26 +92,40 @@ class Judge:
     """One simulated judge: logs in, then round the assignments: open the sheet, save a draft;
     after a few saves submit it. Remembers every acknowledged save."""
 
-    def __init__(self, base: str, spec: dict, stats: Stats, stop: float, seed: int):
-        self.base, self.spec, self.stats, self.stop = base, spec, stats, stop
+    def __init__(self, base: str, spec: dict, stats: Stats, stop: float, seed: int, think: float = 0.0):
+        self.base, self.spec, self.stats, self.stop, self.think = base, spec, stats, stop, think
         self.rng = random.Random(seed)
+        self.session = requests.Session()
+        self.logged_in = False
         self.acked: dict[int, list[dict]] = {a: [] for a, _c in spec["assignments"]}  # assignment → acked saves
 
     def run(self) -> None:
-        session = requests.Session()
-        page = self.stats.timed("login_form", lambda: session.get(f"{self.base}/login", timeout=60), (200,))
+        self.log_in()
+        self.judge()
+
+    def log_in(self, stats: Stats | None = None) -> None:
+        stats, session = stats or self.stats, self.session
+        page = stats.timed("login_form", lambda: session.get(f"{self.base}/login", timeout=120), (200,))
         if page is None:
             return
-        done = self.stats.timed("login", lambda: session.post(f"{self.base}/login", timeout=60, allow_redirects=False, data={
+        done = stats.timed("login", lambda: session.post(f"{self.base}/login", timeout=120, allow_redirects=False, data={
             "email": self.spec["email"], "password": PASSWORD, "csrf_token": csrf_token_from(page.text)}), (302,))
-        if done is None:
+        self.logged_in = done is not None
+
+    def pause(self) -> None:
+        if self.think > 0:
+            time.sleep(min(self.rng.uniform(0, 2 * self.think), max(0.0, self.stop - time.monotonic())))
+
+    def judge(self) -> None:
+        if not self.logged_in:
             return
-        turn = 0
+        session, turn = self.session, 0
         while time.monotonic() < self.stop:
             assignment, criteria = self.spec["assignments"][turn % len(self.spec["assignments"])]
             turn += 1
             url = f"{self.base}/judging/sheets/{assignment}"
             sheet = self.stats.timed("open_sheet", lambda: session.get(url, timeout=60), (200,))
+            self.pause()
             if sheet is None or time.monotonic() >= self.stop:
                 continue
             saves = self.acked[assignment]
@@ -124,6 +144,7 @@ class Judge:
                                      (303,))
             if saved is not None:
                 saves.append({"marks": marks, "comment": form["comment"], "submit": submit})
+            self.pause()
 
 
 def check(app, judges: list[dict], simulated: list[Judge]) -> tuple[int, int, str]:
@@ -163,8 +184,11 @@ def check(app, judges: list[dict], simulated: list[Judge]) -> tuple[int, int, st
 
 
 def main() -> int:
-    args = arguments(__doc__.splitlines()[0], duration=60, users=100, database="deploy_bench_judging")
-    print(f"load_judging: {args.users} judges for {args.duration:.0f} s — {conditions(args)}")
+    args = arguments(__doc__.splitlines()[0], duration=60, users=100, database="deploy_bench_judging",
+                     extra=_judging_options)
+    start = "all log in first" if args.login_first else "logging in at the same moment"
+    print(f"load_judging: {args.users} judges for {args.duration:.0f} s, {start}, think time "
+          f"{args.think:g} s — {conditions(args)}")
     url = fresh_database(args.server, args.database)
     with tempfile.TemporaryDirectory(prefix="award-load-") as folder:
         instance = Path(folder) / "instance"
@@ -176,10 +200,17 @@ def main() -> int:
         try:
             with Gunicorn(url, instance, workers=args.workers, threads=args.threads) as server:
                 stats = Stats()
+                simulated = [Judge(server.url, spec, stats, 0.0, seed, args.think) for seed, spec in enumerate(judges)]
+                if args.login_first:
+                    logins, began = Stats(), time.monotonic()
+                    run_threads(lambda judge: judge.log_in(logins), len(simulated), simulated)
+                    report("login phase (all judges at once)", logins, time.monotonic() - began)
                 stop = time.monotonic() + args.duration
-                simulated = [Judge(server.url, spec, stats, stop, seed) for seed, spec in enumerate(judges)]
+                for judge in simulated:
+                    judge.stop = stop
                 began = time.monotonic()
-                run_threads(lambda judge: judge.run(), len(simulated), simulated)
+                run_threads((lambda judge: judge.judge()) if args.login_first else (lambda judge: judge.run()),
+                            len(simulated), simulated)
                 elapsed = time.monotonic() - began
                 report("judging (per kind of request)", stats, elapsed, exclude=("login",))
                 floor_seconds = max(5.0, args.duration / 4)
@@ -201,6 +232,13 @@ def main() -> int:
         finally:
             if not args.keep:
                 drop_database(url)
+
+
+def _judging_options(parser) -> None:
+    parser.add_argument("--login-first", action="store_true",
+                        help="log every judge in before the measured window (steady state of judging)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause in seconds between a judge's requests (default 0: back to back)")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "deploy")]
 from deploy_support import Gunicorn, csrf_token_from, drop_database, fresh_database, login, setup_app  # noqa: E402,F401
 
 
-def arguments(description: str, duration: int, users: int, database: str) -> argparse.Namespace:
+def arguments(description: str, duration: int, users: int, database: str, extra=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
+    if extra is not None:
+        extra(parser)  # the benchmark's own options
     parser.add_argument("--duration", type=float, default=duration, help="seconds of load (default %(default)s)")
     parser.add_argument("--users", type=int, default=users, help="simulated users (default %(default)s)")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,

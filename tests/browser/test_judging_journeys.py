@@ -262,3 +262,43 @@ def test_score_sheet_at_tablet_width(fresh_demo, live_app, browser, screenshot):
         page.screenshot(path=str(SCREENSHOTS / "test_score_sheet_at_tablet_width-tablet-viewport.png"))
     finally:
         context.close()
+
+
+def test_area_pages_have_no_serious_accessibility_violations(fresh_demo, live_app, page):
+    """axe over the pages of every area beyond the foundation's: the judge's dashboard, confirmation and
+    score sheet; the organiser's register, editions, entries, assignment matrix and results; the agency's
+    entry. Desktop and 375 px, like the foundation pages."""
+    from test_foundation_journeys import DESKTOP, PHONE, A11yAudit
+
+    base = fresh_demo
+    ids = ready_written_review(live_app)
+    edition_id = in_db(live_app, lambda: db.session.scalar(select(Edition.id).where(Edition.number == 3)))
+    audit = A11yAudit()
+
+    def check(path: str, label: str | None = None) -> None:
+        if path:
+            page.goto(base + path)
+        for viewport in (DESKTOP, PHONE):
+            page.set_viewport_size(viewport)
+            audit.check(page, f"{viewport['width']}px {label or path}", phone=viewport is PHONE)
+        page.set_viewport_size(DESKTOP)
+
+    assignment = ids["assignments"]["DEMO-C1000"]
+    login(page, base, JUDGE)
+    check("/judging/")
+    check(f"/judging/ties/confirm/{assignment}")
+    with page.expect_navigation():
+        page.locator("#confirm-form").get_by_role("button").click()
+    expect(page.locator("#score-form")).to_be_visible()
+    check("", "score sheet")
+    logout(page)
+
+    login(page, base, ORGANISER)
+    for path in ("/agencies/", "/editions/", f"/editions/{edition_id}", "/entries/admin",
+                 f"/judging/admin/stages/{ids['stage']}", f"/results/stages/{ids['stage']}"):
+        check(path)
+    logout(page)
+
+    login(page, base, "penghu@award.example")
+    check(f"/entries/{ids['entries']['DEMO-C1000']}")
+    audit.conclude()

@@ -243,7 +243,10 @@ def test_island_agency_drafts_over_two_sessions_uploads_through_cuts_and_submits
     data = make_pdf(pdf, 20 * MIB)
     tus_requests: list[str] = []
     page2.on("request", lambda r: tus_requests.append(r.method) if "/uploads/tus/" in r.url else None)
-    throttle(page2, context, down=20 * MIB, up=4 * MIB, latency=20)  # slow enough to cut it mid-way
+    # The island link of the issue's budget: 400 kbit/s down, 400 ms round trip (the issue names no
+    # uplink; 4 MiB/s keeps the test short while each 1 MiB chunk still takes a visible while).
+    island_link = {"down": 50_000, "up": 4 * MIB, "latency": 400}
+    throttle(page2, context, **island_link)
     page2.locator("#tus-file").set_input_files(str(pdf))
     cuts = []
     for threshold in (15, 55):
@@ -256,7 +259,7 @@ def test_island_agency_drafts_over_two_sessions_uploads_through_cuts_and_submits
             element_shot(page2.locator("#tus-upload"), "upload-offline")
         page2.wait_for_timeout(1500)
         context.set_offline(False)
-        throttle(page2, context, down=20 * MIB, up=4 * MIB, latency=20)
+        throttle(page2, context, **island_link)
         cuts.append(at)
     page2.wait_for_url(re.compile(r"uploaded="), timeout=60_000)  # reloaded to list the new file
     print(f"\nupload cut at {cuts} %; tus requests: {len(tus_requests)} "

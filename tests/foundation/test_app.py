@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
 from sqlalchemy import select
 
 from award import create_app
@@ -118,6 +119,34 @@ def test_not_found_page_is_in_the_users_language(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert 'lang="zh-Hant-TW"' in response.get_data(as_text=True)
+
+
+def _translated(app, message: str, locale: str) -> str:
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale(locale):
+        return gettext(message)
+
+
+@pytest.mark.parametrize("locale", ["zh_Hant_TW", "en"])
+def test_error_pages_speak_the_users_language(app, client, demo, login, locale):
+    """403, 404 and 500 pages carry their title in the language the user chose."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("internals")
+
+    if locale == "en":
+        client.post("/language", data={"lang": "en", "next": "/login"})
+    login.as_demo("penghu")
+    pages = {403: client.get("/users"), 404: client.get("/no/such/page"), 500: client.get("/boom")}
+    titles = {403: "Not allowed", 404: "Page not found", 500: "Something went wrong"}
+    for status, response in pages.items():
+        assert response.status_code == status
+        title = _translated(app, titles[status], locale)
+        assert (title != titles[status]) == (locale != "en"), "the Chinese catalogue lacks " + titles[status]
+        assert title in response.get_data(as_text=True), (status, locale)
 
 
 def test_unexpected_error_shows_a_reference_and_no_internals(app, client):

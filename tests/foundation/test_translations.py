@@ -104,3 +104,21 @@ def test_login_page_speaks_chinese_by_default_and_english_on_request(client):
     page = client.get("/login").get_data(as_text=True)
     assert "Log in" in page
     assert log_in not in page
+
+
+def test_the_template_holds_every_msgid_of_the_code(tmp_path):
+    """messages.pot is what `make translations` extracts now: no user-visible text added to the code
+    or the templates escapes translation because nobody re-extracted."""
+    import subprocess
+    import sys
+
+    root = TRANSLATIONS.parents[1]
+    fresh = tmp_path / "fresh.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                    "-k", "_l", "-o", str(fresh), "."], cwd=root, check=True, capture_output=True)
+    extracted = {_key(m) for m in _messages(_read(fresh))}
+    template = {_key(m) for m in _messages(_read(POT))}
+    assert not extracted - template, HOW_TO_FIX + "msgids in the code but not in messages.pot:\n" + _listing(
+        extracted - template)
+    assert not template - extracted, ("Run `make translations`: msgids in messages.pot no longer in the code:\n"
+                                      + _listing(template - extracted))

@@ -21,7 +21,7 @@ from award.editions import operations as edition_ops
 from award.extensions import db
 from award.judging import offline_ops
 from award.judging import sheets as ops
-from award.models import AssignmentStatus, AuditEvent, Criterion, Mark, SheetStatus, utcnow
+from award.models import AssignmentStatus, AuditEvent, Criterion, Mark, utcnow
 from award.results.payload import build_payload
 
 VISIT = [("現地查核", 40, 10), ("訪談回饋", 35, 10), ("改善追蹤", 25, 10)]  # name, weight, highest score

@@ -35,6 +35,7 @@ POLICY: dict[str, str] = {
     "main.index": LOGGED_IN,
     "main.set_language": PUBLIC,
     "main.privacy": PUBLIC,
+    "main.healthz": PUBLIC,  # load balancers' liveness check: no database, no data
     "auth.login": PUBLIC,
     "auth.logout": LOGGED_IN,
     "auth.forgot_password": PUBLIC,
