@@ -80,13 +80,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     app.config.setdefault("UPLOAD_FOLDER", os.path.join(app.instance_path, "uploads"))
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        app.config["SESSION_COOKIE_SECURE"] = app.config.get("PREFERRED_URL_SCHEME") == "https"
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
 
     _init_extensions(app)
     _register_blueprints(app)
     _trust_proxies(app)
 
-    from . import cli, errors, i18n, labels
+    from . import cli, errors, i18n, labels, security_headers
 
+    security_headers.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
     errors.init_app(app)
@@ -114,11 +118,12 @@ def _normalise_db_url(url: str) -> str:
 
 def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (registers the tables)
-    from .extensions import csrf, db, login_manager, migrate
+    from .extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

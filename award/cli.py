@@ -51,7 +51,10 @@ def user_group() -> None:
 @click.option("--name", default=None, help="Display name (defaults to the e-mail address).")
 @with_appcontext
 def user_add(email: str, role: str, agency_code: str | None, name: str | None) -> None:
-    """Create an account. Asks for the password, or reads it from standard input."""
+    """Create an account. Asks for the password, or reads it from standard input.
+
+    The password was chosen by someone other than the user, so the user must choose their own at
+    first login."""
     from sqlalchemy import select
 
     from .auth.operations import AccountError, create_user
@@ -68,10 +71,47 @@ def user_add(email: str, role: str, agency_code: str | None, name: str | None) -
         if agency is None:
             raise click.ClickException(f"no agency with code {agency_code}")
     try:
-        user = create_user(email, name or email, Role(role), password, agency=agency)
+        user = create_user(email, name or email, Role(role), password, agency=agency, must_change=True)
     except AccountError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"Created {user.email} ({user.role.value}).")
+    click.echo(f"Created {user.email} ({user.role.value}); the password must be changed at first login.")
+
+
+@user_group.command("enable")
+@click.argument("email")
+@with_appcontext
+def user_enable(email: str) -> None:
+    """Enable a disabled account (e.g. one disabled for being idle)."""
+    from .auth.operations import find_user, set_active
+
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"no account with e-mail address {email}")
+    set_active(user, True, actor=None)
+    click.echo(f"Enabled {user.email}.")
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """Account housekeeping."""
+
+
+@accounts_group.command("disable-idle")
+@with_appcontext
+def accounts_disable_idle() -> None:
+    """Disable accounts with no login for ACCOUNT_IDLE_DAYS (never the last active organiser)."""
+    from flask import current_app
+
+    from .auth.operations import disable_idle_accounts
+
+    days = int(current_app.config.get("ACCOUNT_IDLE_DAYS") or 0)
+    if days <= 0:
+        click.echo("ACCOUNT_IDLE_DAYS is 0: idle accounts are not disabled.")
+        return
+    disabled = disable_idle_accounts()
+    for user in disabled:
+        click.echo(f"Disabled {user.email} ({user.role.value}): no login for {days} days.")
+    click.echo(f"{len(disabled)} account(s) disabled.")
 
 
 @click.group("audit")
@@ -96,7 +136,7 @@ def audit_verify() -> None:
 def init_app(app: Flask) -> None:
     from .results.export_cli import export_command
 
-    for command in (demo_command, user_group, audit_group, export_command):
+    for command in (demo_command, user_group, accounts_group, audit_group, export_command):
         app.cli.add_command(command)
 
     from .backup.cli import backup_command, restore_command

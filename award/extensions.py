@@ -1,6 +1,8 @@
 """Flask extensions, created bare and bound to the app in ``create_app``."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,3 +29,6 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
+# Slows automated login, reset and invitation attempts per client address (auth/views.py); the
+# address is the proxy-corrected one when TRUSTED_PROXIES is set.
+limiter = Limiter(key_func=get_remote_address)

@@ -86,6 +86,7 @@ def app(database_url, tmp_path, monkeypatch):
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "award.test",
         "PASSWORD_HASHING": "cheapest",
+        "RATELIMIT_ENABLED": False,  # tests/security/test_account_security.py turns it on to test it
     })
     with app.app_context():
         _empty_tables()

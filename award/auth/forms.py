@@ -17,9 +17,15 @@ class ForgotPasswordForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired()],
-                             description=_l("At least 12 characters. A long phrase is easier to remember."))
+                             description=_l("At least 12 characters, mixing at least 3 of: lower-case letters, "
+                                            "upper-case letters, digits, symbols. A long phrase is easier to "
+                                            "remember."))
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
 
 
 class AcceptInvitationForm(NewPasswordForm):

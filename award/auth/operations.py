@@ -10,12 +10,13 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..audit import record
 from ..extensions import db
 from ..mail import send_mail
-from ..models import AccountToken, Agency, Role, TokenPurpose, User, utcnow
+from ..models import AccountToken, Agency, PasswordHistory, Role, TokenPurpose, User, utcnow
+from .passwords import password_problems
 
 # argon2id with the library's recommended parameters (RFC 9106 low-memory profile).
 _STRONG = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
@@ -47,14 +48,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def password_problems(password: str) -> list[str]:
-    cfg = current_app.config
-    problems = []
-    if len(password) < cfg["PASSWORD_MIN_LENGTH"]:
-        problems.append(_("The password must have at least %(n)d characters.", n=cfg["PASSWORD_MIN_LENGTH"]))
-    if len(password) > cfg["PASSWORD_MAX_LENGTH"]:
-        problems.append(_("The password may have at most %(n)d characters.", n=cfg["PASSWORD_MAX_LENGTH"]))
-    return problems
+__all__ = ["password_problems"]
 
 
 def hash_password(password: str) -> str:
@@ -108,12 +102,21 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def _count_failure(user: User, now) -> None:
-    user.failed_logins += 1
-    record("login_failed", user, after={"failed_logins": user.failed_logins}, actor=user)
-    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-        user.locked_until = now + current_app.config["LOGIN_LOCKOUT"]
-        user.failed_logins = 0
-        record("account_locked", user, after={"locked_until": user.locked_until}, actor=user)
+    """Count a wrong password in the database itself (``failed_logins = failed_logins + 1 ... RETURNING``),
+    so concurrent wrong passwords cannot read the same count and undercount; the request whose count
+    reaches the limit locks the account."""
+    failures = db.session.execute(
+        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins).execution_options(synchronize_session=False)
+    ).scalar_one()
+    record("login_failed", user, after={"failed_logins": failures}, actor=user)
+    if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
+        locked_until = now + current_app.config["LOGIN_LOCKOUT"]
+        db.session.execute(
+            update(User).where(User.id == user.id).values(locked_until=locked_until, failed_logins=0)
+            .execution_options(synchronize_session=False)
+        )
+        record("account_locked", user, after={"locked_until": locked_until}, actor=user)
     db.session.commit()
 
 
@@ -122,21 +125,29 @@ def logout_event(user: User) -> None:
     db.session.commit()
 
 
+def idle_logout_event(user: User) -> None:
+    record("logout_idle", user, actor=user)
+    db.session.commit()
+
+
 def create_user(email: str, name: str, role: Role, password: str, *, agency: Agency | None = None,
-                actor: User | None = None) -> User:
+                actor: User | None = None, must_change: bool = False) -> User:
+    """Create an account with a password. ``must_change``: the password was chosen by someone else
+    (``award user add``), so the user must choose their own at first login."""
     email = normalise_email(email)
     if find_user(email) is not None:
         raise AccountError(_("An account with this e-mail address already exists."))
     if (role is Role.AGENCY) != (agency is not None):
         raise AccountError(_("An agency contact must belong to exactly one agency; other roles to none."))
-    user = User(email=email, name=name, role=role, agency=agency, password_hash=hash_password(password))
+    user = User(email=email, name=name, role=role, agency=agency, must_change_password=must_change)
     db.session.add(user)
+    _store_password(user, hash_password(password))
     record("user_created", user, after=_user_view(user), actor=actor)
     db.session.commit()
     return user
 
 
-def set_active(user: User, active: bool, *, actor: User) -> None:
+def set_active(user: User, active: bool, *, actor: User | None) -> None:
     before = _user_view(user)
     user.active = active
     record("user_enabled" if active else "user_disabled", user, before=before, after=_user_view(user), actor=actor)
@@ -145,7 +156,114 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
 
 def _user_view(user: User) -> dict:
     return {"email": user.email, "name": user.name, "role": user.role,
-            "agency": user.agency.code if user.agency else None, "active": user.active}
+            "agency": user.agency.code if user.agency else None, "active": user.active,
+            "must_change_password": bool(user.must_change_password)}
+
+
+# --- password changes, history and ages --------------------------------------------------------
+
+def _store_password(user: User, new_hash: str) -> None:
+    """Make ``new_hash`` the account's password and remember it; only the last PASSWORD_HISTORY stay."""
+    now = utcnow()
+    user.password_hash, user.password_changed_at = new_hash, now
+    if user.id is None:
+        db.session.flush()
+    db.session.add(PasswordHistory(user_id=user.id, password_hash=new_hash, created_at=now))
+    db.session.flush()
+    keep = max(1, int(current_app.config["PASSWORD_HISTORY"]))
+    old = db.session.scalars(
+        select(PasswordHistory).where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.created_at.desc(), PasswordHistory.id.desc()).offset(keep)
+    ).all()
+    for row in old:
+        db.session.delete(row)
+
+
+def _check_history(user: User, password: str) -> None:
+    keep = int(current_app.config["PASSWORD_HISTORY"])
+    recent = db.session.scalars(
+        select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.created_at.desc(), PasswordHistory.id.desc()).limit(keep)
+    ).all()
+    if user.password_hash and user.password_hash not in recent:
+        recent = [user.password_hash, *recent][:keep]  # accounts from before the history was kept
+    if any(_verify(old, password) for old in recent):
+        raise AccountError(_("This password is one of your last %(n)d passwords. Please choose a new one.", n=keep))
+
+
+def password_expired(user: User) -> bool:
+    """An organiser's password older than PASSWORD_MAX_AGE_DAYS (0: never) must be changed."""
+    days = int(current_app.config.get("PASSWORD_MAX_AGE_DAYS") or 0)
+    if days <= 0 or not user.is_organizer:
+        return False
+    changed = user.password_changed_at or user.created_at
+    return changed is not None and changed + timedelta(days=days) <= utcnow()
+
+
+def must_change_password(user: User) -> bool:
+    return bool(user.must_change_password) or password_expired(user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user changes their own password: the current one proves it is them; the new one must pass
+    the policy, differ from the last PASSWORD_HISTORY, and (unless a change is required) the last change
+    must be PASSWORD_MIN_AGE ago, so nobody cycles through the history to get an old password back."""
+    if not user.password_hash or not _verify(user.password_hash, current):
+        raise AccountError(_("The current password is not correct."))
+    required = must_change_password(user)
+    changed = user.password_changed_at
+    if not required and changed is not None and changed + current_app.config["PASSWORD_MIN_AGE"] > utcnow():
+        raise AccountError(_("You changed your password less than a day ago. Please try again later."))
+    new_hash = hash_password(new)
+    _check_history(user, new)
+    _store_password(user, new_hash)
+    user.must_change_password = False
+    record("password_changed", user, actor=user)
+    db.session.commit()
+
+
+def require_password_change(user: User, *, actor: User) -> None:
+    before = _user_view(user)
+    user.must_change_password = True
+    record("password_change_required", user, before=before, after=_user_view(user), actor=actor)
+    db.session.commit()
+
+
+def unlock(user: User, *, actor: User) -> None:
+    before = {"locked_until": user.locked_until, "failed_logins": user.failed_logins}
+    user.locked_until, user.failed_logins = None, 0
+    record("account_unlocked", user, before=before, after={"locked_until": None, "failed_logins": 0}, actor=actor)
+    db.session.commit()
+
+
+def active_organizers() -> int:
+    return db.session.scalar(select(func.count(User.id)).where(User.role == Role.ORGANIZER, User.active.is_(True)))
+
+
+def disable_idle_accounts(*, now=None) -> list[User]:
+    """Disable every active account with no login for ACCOUNT_IDLE_DAYS (0: off), counting from its
+    creation when it never logged in; one audit event each. The last active organiser is never disabled,
+    so someone can always log in to re-enable the others."""
+    days = int(current_app.config.get("ACCOUNT_IDLE_DAYS") or 0)
+    if days <= 0:
+        return []
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    candidates = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+    idle = [u for u in candidates if (u.last_login_at or u.created_at) <= cutoff]
+    organizers_left = active_organizers()
+    disabled = []
+    for user in idle:
+        if user.is_organizer:
+            if organizers_left <= 1:
+                continue
+            organizers_left -= 1
+        before = _user_view(user)
+        user.active = False
+        record("user_disabled_idle", user, before=before,
+               after={**_user_view(user), "last_login_at": user.last_login_at, "idle_days": days}, actor=None)
+        disabled.append(user)
+    db.session.commit()
+    return disabled
 
 
 # --- single-use tokens -------------------------------------------------------------------------
@@ -205,7 +323,13 @@ def reset_password(token: str, password: str) -> User:
     new_hash = hash_password(password)  # refuse a weak password before using up the token
     row = _redeem(token, TokenPurpose.RESET)
     user = row.user
-    user.password_hash, user.failed_logins, user.locked_until = new_hash, 0, None
+    try:
+        _check_history(user, password)
+    except AccountError:
+        db.session.rollback()  # the token stays usable
+        raise
+    _store_password(user, new_hash)
+    user.failed_logins, user.locked_until, user.must_change_password = 0, None, False
     record("password_reset", user, actor=user)
     db.session.commit()
     return user
@@ -235,8 +359,9 @@ def accept_invitation(token: str, name: str, password: str) -> User:
     if find_user(row.email) is not None:
         raise AccountError(_("An account with this e-mail address already exists."))
     user = User(email=row.email, name=name.strip() or row.name or row.email, role=row.role,
-                agency_id=row.agency_id, password_hash=new_hash)
+                agency_id=row.agency_id)
     db.session.add(user)
+    _store_password(user, new_hash)  # chosen by the user: no forced change
     record("invitation_accepted", user, after=_user_view(user), actor=user)
     db.session.commit()
     return user

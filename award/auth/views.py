@@ -2,22 +2,67 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+import time
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import AccountToken, Agency, OutgoingMail, Role, TokenPurpose, User
+from ..extensions import db, limiter
+from ..models import AccountToken, Agency, OutgoingMail, Role, TokenPurpose, User, utcnow
 from ..urls import safe_next
 from . import operations as ops
 from .access import organizer_required
-from .forms import AcceptInvitationForm, ForgotPasswordForm, InviteForm, LoginForm, NewPasswordForm
+from .forms import AcceptInvitationForm, ChangePasswordForm, ForgotPasswordForm, InviteForm, LoginForm, NewPasswordForm
 
 bp = Blueprint("auth", __name__)
 
+# One budget per client address for every attempt at a password or a token: login, reset request,
+# reset and invitation acceptance (POST only; showing the forms is free). Over it: 429, a translated page.
+attempts_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="account-attempts",
+                                      methods=["POST"])
+
+# Pages a user who must change their password may still reach.
+_ALLOWED_WHILE_CHANGE_REQUIRED = {"auth.change_password", "auth.logout", "static", "main.set_language",
+                                  "main.privacy", "main.healthz"}
+
+
+def _now() -> float:
+    return time.time()
+
+
+@bp.before_app_request
+def _session_rules():
+    """Before every request of a logged-in user: log an organiser out after ORGANIZER_IDLE_TIMEOUT
+    without a request (the last one's time is kept in the signed session), and send a user who must
+    change their password to /password/change from every other page."""
+    if not current_user.is_authenticated:
+        return None
+    now = _now()
+    last_seen = session.get("last_seen")
+    timeout = current_app.config.get("ORGANIZER_IDLE_TIMEOUT")
+    if current_user.is_organizer and timeout and (
+            not isinstance(last_seen, (int, float)) or now - last_seen > timeout.total_seconds()):
+        ops.idle_logout_event(current_user._get_current_object())
+        logout_user()
+        lang = session.get("lang")
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        flash(_("You were logged out after a period of inactivity. Please log in again."), "info")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    if not isinstance(last_seen, (int, float)) or now - last_seen >= 15:
+        session["last_seen"] = int(now)  # rewritten at most every 15 s, not on every request
+    if request.endpoint not in _ALLOWED_WHILE_CHANGE_REQUIRED and ops.must_change_password(current_user):
+        if request.method != "GET":
+            abort(403)
+        return redirect(url_for("auth.change_password"))
+    return None
+
 
 @bp.route("/login", methods=["GET", "POST"])
+@attempts_limit
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -33,6 +78,10 @@ def login():
             if lang:
                 session["lang"] = lang
             login_user(user)
+            session["last_seen"] = int(_now())
+            if ops.must_change_password(user):
+                flash(_("Please choose a new password before you continue."), "info")
+                return redirect(url_for("auth.change_password"))
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return render_template("auth/login.html", form=form)
 
@@ -47,7 +96,25 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user._get_current_object()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            ops.change_password(user, form.current.data, form.password.data)
+        except ops.AccountError as error:
+            form.password.errors.append(error.message)
+        else:
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/change.html", form=form, required=ops.must_change_password(user),
+                           expired=ops.password_expired(user))
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@attempts_limit
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -58,6 +125,7 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@attempts_limit
 def reset_password(token: str):
     try:
         ops.peek_token(token, TokenPurpose.RESET)
@@ -76,6 +144,7 @@ def reset_password(token: str):
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
+@attempts_limit
 def accept_invitation(token: str):
     try:
         invitation = ops.peek_token(token, TokenPurpose.INVITATION)
@@ -102,7 +171,8 @@ def users():
         select(AccountToken).where(AccountToken.purpose == TokenPurpose.INVITATION, AccountToken.used_at.is_(None))
         .order_by(AccountToken.created_at.desc())
     ).all()
-    return render_template("auth/users.html", users=accounts, pending=pending)
+    return render_template("auth/users.html", users=accounts, pending=pending, now=utcnow(),
+                           must_change=ops.must_change_password)
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
@@ -133,6 +203,24 @@ def set_active(user_id: int):
         flash(_("You cannot disable your own account."), "error")
     else:
         ops.set_active(user, request.form.get("active") == "1", actor=current_user._get_current_object())
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@organizer_required
+def unlock(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    ops.unlock(user, actor=current_user._get_current_object())
+    flash(_("%(email)s is unlocked.", email=user.email), "success")
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/users/<int:user_id>/require-password-change")
+@organizer_required
+def require_password_change(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    ops.require_password_change(user, actor=current_user._get_current_object())
+    flash(_("%(email)s must choose a new password at the next page they open.", email=user.email), "success")
     return redirect(url_for("auth.users"))
 
 

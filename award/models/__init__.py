@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per area. Models import no area package."""
 
-from .accounts import AccountToken, OutgoingMail, Role, TokenPurpose, User
+from .accounts import AccountToken, OutgoingMail, PasswordHistory, Role, TokenPurpose, User
 from .agencies import COUNTIES, ISLAND_COUNTIES, Agency, AgencyLevel, Geography
 from .audit import AuditEvent
 from .editions import Aggregation, AwardTier, Category, Criterion, Edition, EditionStatus, Stage
@@ -14,6 +14,6 @@ __all__ = [
     "AccountToken", "Agency", "ResultSnapshot", "Assignment", "AssignmentStatus", "ConflictOfInterest", "StageEntry", "Tie", "TieKind", "Attachment", "DeadlineExtension", "EntrySection", "EntryVersion", "Screening",
     "TusUpload", "AgencyLevel", "Aggregation", "AuditEvent", "AwardTier",
     "COUNTIES", "Category", "Criterion", "Edition", "EditionStatus", "Entry", "EntryStatus",
-    "Geography", "ISLAND_COUNTIES", "Mark", "OutgoingMail", "Role", "ScoreSheet", "SheetStatus",
+    "Geography", "ISLAND_COUNTIES", "Mark", "OutgoingMail", "PasswordHistory", "Role", "ScoreSheet", "SheetStatus",
     "Stage", "TokenPurpose", "UTCDateTime", "User", "utcnow",
 ]

@@ -76,6 +76,7 @@ def live_app(database_url, tmp_path_factory):
             "SECRET_KEY": "browser-test-secret-key",
             "SQLALCHEMY_DATABASE_URI": database_url,
             "WTF_CSRF_ENABLED": True,  # a real browser posts real tokens
+            "RATELIMIT_ENABLED": False,  # the journeys log in more often than a person would
         })
         reset_demo(app)
         yield app

@@ -40,7 +40,8 @@ from browser_helpers import field, login, logout
 
 pytestmark = pytest.mark.browser
 
-ORGANISER = ("chief@aac.example", "廉政署承辦人", "Organiser-first-install-2026!")
+ORGANISER = ("chief@aac.example", "廉政署承辦人", "Organiser-own-choice-2026!")
+FIRST_PASSWORD = "Organiser-first-install-2026!"  # given on the command line; replaced at first login
 JUDGES = [(f"judge{i}@panel.example", name, f"Judge-{i}-long-passphrase-2026")
           for i, name in enumerate(["林委員", "陳委員", "黃委員", "吳委員"], start=1)]
 # code, name, level, supervisor, county, geography (the register's Chinese words, as a clerk types them)
@@ -149,9 +150,16 @@ def test_whole_journey_from_empty_database_to_ceremony_workbook(empty_app, live_
     # --- 1. The installation's first organiser, from the command line ---------------------------------
     email, name, password = ORGANISER
     result = live_app.test_cli_runner().invoke(
-        args=["user", "add", email, "--role", "organizer", "--name", name], input=password + "\n")
+        args=["user", "add", email, "--role", "organizer", "--name", name], input=FIRST_PASSWORD + "\n")
     assert result.exit_code == 0, result.output
-    j.login(email, password)
+    j.login(email, FIRST_PASSWORD)
+    # A password set on the command line must be replaced by the organiser's own at first login.
+    expect(page).to_have_url(re.compile(r"/password/change$"))
+    field(page, "current").fill(FIRST_PASSWORD)
+    field(page, "password").fill(password)
+    field(page, "confirm").fill(password)
+    page.locator("main form[method=post] button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile(r"/password/change"))
     j.shot("organiser-home")
 
     # --- 2. The edition, its categories, criteria, stages and tiers ----------------------------------

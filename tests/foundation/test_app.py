@@ -73,7 +73,7 @@ def test_demo_command_prints_every_account_and_is_idempotent(app, runner):
 
 def test_demo_reset_starts_afresh(app, runner):
     runner.invoke(args=["demo"])
-    runner.invoke(args=["user", "add", "extra@award.example", "--role", "judge"], input="an extra judge pass\n")
+    runner.invoke(args=["user", "add", "extra@award.example", "--role", "judge"], input="An extra judge pass 26\n")
     result = runner.invoke(args=["demo", "--reset"])
     assert result.exit_code == 0
     with app.app_context():
@@ -82,7 +82,7 @@ def test_demo_reset_starts_afresh(app, runner):
 
 def test_user_add_reads_password_from_stdin(app, runner, demo):
     result = runner.invoke(args=["user", "add", "new.judge@award.example", "--role", "judge", "--name", "新委員"],
-                           input="a long enough password\n")
+                           input="A long enough password 2026\n")
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "new.judge@award.example"))
@@ -94,10 +94,10 @@ def test_user_add_refuses_bad_input_with_a_message(runner, demo):
     weak = runner.invoke(args=["user", "add", "w@award.example", "--role", "judge"], input="short\n")
     assert weak.exit_code != 0 and "12" in weak.output
     no_agency = runner.invoke(args=["user", "add", "a@award.example", "--role", "agency", "--agency", "NOPE"],
-                              input="a long enough password\n")
+                              input="A long enough password 2026\n")
     assert no_agency.exit_code != 0 and "NOPE" in no_agency.output
     dup = runner.invoke(args=["user", "add", "judge1@award.example", "--role", "judge"],
-                        input="a long enough password\n")
+                        input="A long enough password 2026\n")
     assert dup.exit_code != 0
 
 

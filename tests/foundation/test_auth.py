@@ -86,12 +86,12 @@ def test_password_reset_by_single_use_token(app, client, demo, login):
     assert client.get(link).status_code == 200
     short = client.post(link, data={"password": "short", "confirm": "short"})
     assert short.status_code == 200  # refused, and the token is not used up by it
-    new = "a brand new passphrase"
+    new = "A brand new passphrase 2026"
     assert client.post(link, data={"password": new, "confirm": new}).status_code == 302
     assert login("judge2@award.example", new).status_code == 302
     client.post("/logout")
     assert client.get(link).status_code == 410  # used
-    assert client.post(link, data={"password": "another passphrase!", "confirm": "another passphrase!"}).status_code == 410
+    assert client.post(link, data={"password": "Another passphrase 2026!", "confirm": "Another passphrase 2026!"}).status_code == 410
 
 
 def test_expired_reset_token_is_refused(app, client, demo):
@@ -125,7 +125,7 @@ def test_organiser_invites_an_agency_contact_who_sets_a_password(app, client, de
         assert db.session.scalar(select(OutgoingMail.recipient).order_by(OutgoingMail.id.desc())) == \
             "kinmen.contact@award.example"
     assert client.post(link, data={"name": "金門聯絡人", "password": "x", "confirm": "x"}).status_code == 200
-    password = "kinmen island integrity"
+    password = "Kinmen island integrity 2026"
     assert client.post(link, data={"name": "金門聯絡人", "password": password, "confirm": password}).status_code == 302
     assert login("kinmen.contact@award.example", password).status_code == 302
     with app.app_context():
