@@ -37,21 +37,18 @@ def _session_rules():
     """Before every request of a logged-in user: log an organiser out after ORGANIZER_IDLE_TIMEOUT
     without a request (the last one's time is kept in the signed session), and send a user who must
     change their password to /password/change from every other page."""
-    if not current_user.is_authenticated:
+    if current_user.is_anonymous:
         return None
+    if not current_user.active:  # disabled since this session began: the session ends now
+        return _end_session(_("This account is disabled. Please contact the organiser."))
     now = _now()
     last_seen = session.get("last_seen")
     timeout = current_app.config.get("ORGANIZER_IDLE_TIMEOUT")
     if current_user.is_organizer and timeout and (
             not isinstance(last_seen, (int, float)) or now - last_seen > timeout.total_seconds()):
         ops.idle_logout_event(current_user._get_current_object())
-        logout_user()
-        lang = session.get("lang")
-        session.clear()
-        if lang:
-            session["lang"] = lang
-        flash(_("You were logged out after a period of inactivity. Please log in again."), "info")
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return _end_session(_("You were logged out after a period of inactivity. Please log in again."),
+                            next_url=request.full_path if request.method == "GET" else None)
     if not isinstance(last_seen, (int, float)) or now - last_seen >= 15:
         session["last_seen"] = int(now)  # rewritten at most every 15 s, not on every request
     if request.endpoint not in _ALLOWED_WHILE_CHANGE_REQUIRED and ops.must_change_password(current_user):
@@ -59,6 +56,16 @@ def _session_rules():
             abort(403)
         return redirect(url_for("auth.change_password"))
     return None
+
+
+def _end_session(message: str, next_url: str | None = None):
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(message, "info")
+    return redirect(url_for("auth.login", next=next_url))
 
 
 @bp.route("/login", methods=["GET", "POST"])

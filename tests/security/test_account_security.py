@@ -368,6 +368,18 @@ def test_idle_organiser_is_logged_out(app, client, demo, login):
         assert "logout_idle" in _actions()
 
 
+def test_disabling_an_account_ends_its_open_session(app, client, demo, login):
+    login(*JUDGE)
+    assert client.get("/judging/").status_code == 200
+    with app.app_context():
+        _user(JUDGE[0]).active = False
+        db.session.commit()
+    response = client.get("/judging/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
+
+
 def test_idle_judge_is_not_logged_out(app, client, demo, login):
     login(*JUDGE)
     _age_last_seen(client, 3 * 60 * 60)

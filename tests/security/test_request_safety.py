@@ -33,7 +33,7 @@ def test_every_response_carries_the_security_headers(client, path):
     csp = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
     assert csp == {"default-src": "'self'", "script-src": "'self'", "style-src": "'self'",
                    "img-src": "'self' data:", "object-src": "'none'", "frame-ancestors": "'none'",
-                   "base-uri": "'self'", "form-action": "'self'"}
+                   "base-uri": "'none'", "form-action": "'self'"}
     assert "unsafe-inline" not in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "same-origin"
