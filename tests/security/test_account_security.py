@@ -147,6 +147,10 @@ def test_rate_limits_can_be_kept_in_redis(app, database_url, demo):
                        environ_base=address).status_code == 200
     assert first.post("/login", data={"email": "x@award.example", "password": "y"},
                       environ_base=address).status_code == 429  # the count is shared
+    import redis
+
+    keys = [key.decode() for key in redis.Redis.from_url(url).scan_iter(count=1000)]
+    assert any(address["REMOTE_ADDR"] in key for key in keys), keys  # and it lives in Redis
 
 
 # --- 3. the password policy ----------------------------------------------------------------------
