@@ -29,7 +29,7 @@ FORMS: dict[str, tuple[str | None, str] | None] = {
     "NewPasswordForm": (None, "/password/reset/not-a-token"),
     "AcceptInvitationForm": (None, "/invitations/not-a-token"),
     "InviteForm": ("organizer", "/users/invite"),
-    "ChangePasswordForm": ("judge", "/password/change"),
+    "ChangePasswordForm": ("judge1", "/password/change"),
     "EditionForm": ("organizer", "/editions/{edition_id}/edit"),
     "CategoryForm": ("organizer", "/editions/{edition_id}/categories/{category_id}/edit"),
     "CriterionRowForm": ("organizer", "/editions/{edition_id}/categories/{category_id}/criteria"),

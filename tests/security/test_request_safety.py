@@ -13,10 +13,16 @@ from sqlalchemy import func, select
 from award.extensions import db
 from award.models import AuditEvent
 from award.security_headers import CONTENT_SECURITY_POLICY
-from conftest import csrf_token_from
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
 # Views that raise the body limit first and then run the CSRF check themselves, after the access check:
 # a stranger is refused by that (403/404); the token check for the owner has its own test.
 CHECKED_IN_VIEW = {
