@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, select
 from ..audit import record
 from ..extensions import db
 from ..models import (AccountToken, Agency, Assignment, AuditEvent, Category, Edition, EditionStatus, Entry,
-                      OutgoingMail, ResultSnapshot, Role, ScoreSheet, Stage, Tie, User, utcnow)
+                      OutgoingMail, PasswordHistory, ResultSnapshot, Role, ScoreSheet, Stage, Tie, User, utcnow)
 
 ANONYMISED_DOMAIN = "anonymised.invalid"  # RFC 2606: can never be a real address
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -317,6 +317,9 @@ def anonymise_user(user: User, reference: str, actor: User | None) -> None:
     user.last_login_at = None
     user.locked_until = None
     user.failed_logins = 0
+    user.must_change_password = False
+    user.password_changed_at = None
+    _delete_password_history(user)
     tokens = db.session.scalars(select(AccountToken).where(or_(AccountToken.user_id == user.id,
                                                                func.lower(AccountToken.email) == old_email.lower())))
     for token in tokens:
@@ -325,6 +328,12 @@ def anonymise_user(user: User, reference: str, actor: User | None) -> None:
         db.session.delete(mail)
     record("personal_data_anonymised", user, actor=actor, before=before,
            after={"pseudonym": user.name, "reference": reference})
+
+
+def _delete_password_history(user: User) -> None:
+    """The hashes of the account's last passwords: sign-in data, not part of any record."""
+    for row in db.session.scalars(select(PasswordHistory).where(PasswordHistory.user_id == user.id)):
+        db.session.delete(row)
 
 
 @dataclass(frozen=True)
@@ -348,7 +357,9 @@ def erase(kind: str, object_id: int, reference: str, actor: User, field_names: l
         if obj.id == actor.id:
             raise PrivacyError(_("You cannot erase your own account."))
         tokens = db.session.scalars(select(AccountToken).where(AccountToken.user_id == obj.id))
-        own = {"account_token.user_id": len(list(tokens))}
+        history = db.session.scalar(select(func.count()).select_from(PasswordHistory)
+                                    .where(PasswordHistory.user_id == obj.id))
+        own = {"account_token.user_id": len(list(tokens)), "password_history.user_id": history}
         references = {k: v for k, v in _references(obj).items() if own.get(k) != v}
         if references:
             anonymise_user(obj, reference, actor)
@@ -361,6 +372,7 @@ def erase(kind: str, object_id: int, reference: str, actor: User, field_names: l
         for mail in db.session.scalars(select(OutgoingMail).where(
                 func.lower(OutgoingMail.recipient) == obj.email.lower())):
             db.session.delete(mail)
+        _delete_password_history(obj)
         db.session.delete(obj)
         db.session.flush()
         record("personal_data_deleted", object_type="user", object_id=object_id, actor=actor, before=before,

@@ -454,3 +454,15 @@ def test_accounts_page_actions_need_the_csrf_token(app, client, demo, login):
         assert client.post(f"/users/{judge_id}/{action}", data={"active": "0"}).status_code == 400
     with app.app_context():
         assert _user(JUDGE[0]).must_change_password is False and _user(JUDGE[0]).active is True
+
+
+def test_anonymising_an_account_removes_its_password_history(app, demo):
+    from award.privacy.operations import anonymise_user
+
+    with app.test_request_context():
+        user = _user(JUDGE[0])
+        assert db.session.query(PasswordHistory).filter_by(user_id=user.id).count() == 1
+        anonymise_user(user, "REF-1", actor=None)
+        db.session.commit()
+        assert db.session.query(PasswordHistory).filter_by(user_id=user.id).count() == 0
+        assert user.password_hash is None and user.password_changed_at is None
