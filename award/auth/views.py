@@ -20,8 +20,11 @@ bp = Blueprint("auth", __name__)
 
 # One budget per client address for every attempt at a password or a token: login, reset request,
 # reset and invitation acceptance (POST only; showing the forms is free). Over it: 429, a translated page.
+# The limiter is one object for the process; ``exempt_when`` reads this app's own switch, so an app
+# made with RATELIMIT_ENABLED False (the test fixture) stays unlimited whatever other app shares it.
 attempts_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="account-attempts",
-                                      methods=["POST"])
+                                      methods=["POST"],
+                                      exempt_when=lambda: not current_app.config.get("RATELIMIT_ENABLED", True))
 
 # Pages a user who must change their password may still reach.
 _ALLOWED_WHILE_CHANGE_REQUIRED = {"auth.change_password", "auth.logout", "static", "main.set_language",

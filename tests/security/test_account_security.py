@@ -118,6 +118,13 @@ def test_login_attempts_are_rate_limited_per_address_with_a_translated_page(limi
     assert other_address.status_code == 302
 
 
+def test_an_app_with_limits_off_stays_unlimited_beside_one_with_them_on(app, limited_app, demo):
+    """The limiter object is shared by the apps of a process; each app's own switch decides."""
+    client = app.test_client()
+    for _ in range(5):
+        assert client.post("/login", data={"email": JUDGE[0], "password": "Wrong-password-2026!"}).status_code == 200
+
+
 def _redis_url() -> str | None:
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     try:
