@@ -249,6 +249,7 @@ def test_reset_by_mail_also_refuses_a_recent_password(app, client, demo):
 def test_the_current_password_is_required_and_wrong_one_refused(app, client, demo, login):
     _english(client)
     login(*JUDGE)
+    assert 'href="/password/change"' in client.get("/judging/").get_data(as_text=True)  # reachable from every page
     page = _change(client, "Not-my-password-26", "Another-judge-pass-26")
     assert page.status_code == 200 and "current password is not correct" in page.get_data(as_text=True)
 
