@@ -4,7 +4,9 @@ forced and periodic password changes, session rules, idle accounts and the /user
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from datetime import timedelta
@@ -125,24 +127,36 @@ def test_an_app_with_limits_off_stays_unlimited_beside_one_with_them_on(app, lim
         assert client.post("/login", data={"email": JUDGE[0], "password": "Wrong-password-2026!"}).status_code == 200
 
 
-def _redis_url() -> str | None:
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+@pytest.fixture
+def redis_url():
+    """TEST_REDIS_URL if set; else a throwaway Debian ``redis-server`` on a free port; else skip."""
+    pytest.importorskip("redis", reason="the `redis` extra is not installed")
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("no redis-server (apt-get install redis-server) and no TEST_REDIS_URL")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        import redis  # noqa: F401
-    except ImportError:
-        return None
-    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=0.5).close()
-    except OSError:
-        return None
-    return url
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
-def test_rate_limits_can_be_kept_in_redis(app, database_url, demo):
-    url = _redis_url()
-    if url is None:
-        pytest.skip("no Redis server (or no redis package): set TEST_REDIS_URL to test the shared storage")
+def test_rate_limits_can_be_kept_in_redis(app, database_url, demo, redis_url):
+    url = redis_url
     apps = [create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": database_url,
                         "PASSWORD_HASHING": "cheapest", "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
                         "RATELIMIT_LOGIN": "2 per minute", "RATELIMIT_STORAGE_URI": url}) for _ in range(2)]
