@@ -29,7 +29,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from award import create_app
