@@ -79,6 +79,23 @@ def _default_actor() -> User | None:
     return None
 
 
+def lock_chain() -> None:
+    """Serialise chain writers until the caller's transaction ends, before the last event is read.
+
+    Two writers that read the same last event would both append after it (the chain would fork, or
+    one would fail on the unique ``seq``). On PostgreSQL a transaction-scoped advisory lock queues
+    them. On SQLite the driver opens a transaction only at the first write and a read takes no write
+    lock, so a write that changes nothing takes SQLite's database write lock now (waiting up to the
+    busy timeout for another writer to commit); it is held until commit or rollback.
+    """
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_event SET seq = seq WHERE 0 = 1"))  # no row: no trigger fires
+
+
 def record(
     action: str,
     obj: Any = None,
@@ -95,9 +112,7 @@ def record(
     ``object_type``/``object_id``. The actor defaults to the logged-in user.
     """
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise chain writers until this transaction ends, so the chain cannot fork.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    lock_chain()
     if obj is not None:
         session.flush()  # a new object needs its id before we can name it
         object_type = object_type or obj.__tablename__
