@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from ..audit import personal_data
 from ..extensions import db
 from ..models import AccountToken, Agency, OutgoingMail, Role, TokenPurpose, User
 from ..urls import safe_next
@@ -102,6 +103,7 @@ def users():
         select(AccountToken).where(AccountToken.purpose == TokenPurpose.INVITATION, AccountToken.used_at.is_(None))
         .order_by(AccountToken.created_at.desc())
     ).all()
+    personal_data.viewed({"accounts": len(accounts), "invitations": len(pending)})
     return render_template("auth/users.html", users=accounts, pending=pending)
 
 
@@ -140,6 +142,7 @@ def set_active(user_id: int):
 @organizer_required
 def outbox():
     messages = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id.desc()).limit(200)).all()
+    personal_data.viewed({"outgoing_mail": [message.id for message in messages]})
     return render_template("auth/outbox.html", messages=messages)
 
 

@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from sqlalchemy import String, and_, cast, func, or_, select
 
-from ..audit import record, verify_chain
+from ..audit import personal_data, record, verify_chain
 from ..audit.checkpoints import checkpoint_at, latest_checkpoint
 from ..extensions import db
 from ..models import (COUNTIES, Assignment, AuditEvent, Edition, Mark, ResultSnapshot, ScoreSheet, SheetStatus, Stage,
@@ -217,6 +217,11 @@ def export(stage: Stage, fmt: str, user: User | None = None, *, ceremony_order: 
         mimetype = CSV_MIMETYPE
     real, fallback = filename(stage, fmt, src.provisional)
     digest = hashlib.sha256(data).hexdigest()
+    if fmt == "xlsx":  # its ceremony list names the heads of the agencies (個人資料保護法施行細則 §12)
+        personal_data.exported("results workbook: ceremony list with the heads of agencies", {
+            "stage": stage.id, "file_sha256": digest,
+            "agencies": sorted({e["agency"]["code"] for c in src.payload["categories"] for e in c["entries"]
+                                if e.get("agency")})}, actor=user)
     record("results_exported", stage, actor=user, after={
         "format": fmt, "sha256": src.sha256, "provisional": src.provisional, "file_sha256": digest,
         "bytes": len(data), "filename": real})

@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess  # runs the outsider's script  # nosec B404
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -19,7 +20,7 @@ from award.audit.checkpoints import (CheckpointError, consistency_proof, inclusi
 from award.audit.proofcheck import ProofError, check
 from award.extensions import db
 from award.models import AuditCheckpoint, AuditEvent
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = ROOT / "scripts" / "check_audit_proof.py"
 

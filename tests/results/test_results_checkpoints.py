@@ -1,4 +1,4 @@
-"""Automatic Merkle checkpoints: judging opens or the edition closes, a stage advances, results are frozen,
+"""Automatic Merkle checkpoints (and the personal-data export record): judging opens or the edition closes, a stage advances, results are frozen,
 a workbook is exported; the workbook's 稽核摘要 sheet and the results page print the latest one."""
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def test_the_workbook_and_the_results_page_print_the_latest_checkpoint(app, scor
         checkpoint = _checkpoints()[-1]
         assert checkpoint.reason.startswith("workbook export: 3 ")
         exported = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "results_exported"))
-        assert checkpoint.event_count == exported.seq - 2  # every event before the export and its checkpoint
+        # every event before the export; then the checkpoint's event, the personal-data export, results_exported
+        assert checkpoint.event_count == exported.seq - 3
     rows = [r for r in load_workbook(io.BytesIO(response.data))[T.SHEET_AUDIT].iter_rows(min_row=2, values_only=True)
             if r[0] == T.AUDIT_CHECKPOINT]
     assert rows[0] == (T.AUDIT_CHECKPOINT, T.AUDIT_CHECKPOINT_ROOT, f"#{checkpoint.id}", checkpoint.event_count,
@@ -105,3 +106,19 @@ def test_judging_opening_and_the_edition_closing_take_checkpoints(app, demo):
                                   .order_by(AuditEvent.seq.desc()))
         assert json.loads(event.after)["event_count"] == closed.event_count == event.seq - 1
         assert verify_checkpoints().ok
+
+
+def test_exporting_the_workbook_records_a_personal_data_export(app, scored_stage, client, login):
+    login.as_demo("organizer")
+    response = client.get(f"/results/export/stages/{scored_stage.stage_id}.xlsx")
+    assert response.status_code == 200
+    with app.app_context():
+        [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "personal_data.exported"))
+        after = json.loads(event.after)
+        assert event.actor_id == scored_stage.organizer_id and "heads of agencies" in after["what"]
+        assert after["whose"]["stage"] == scored_stage.stage_id and len(after["whose"]["agencies"]) == 9
+    assert load_workbook(io.BytesIO(response.data))  # the file itself is unchanged by the record
+    assert client.get(f"/results/export/stages/{scored_stage.stage_id}.csv").status_code == 200
+    with app.app_context():
+        assert len(list(db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "personal_data.exported")))) == 1  # the CSV names no person
