@@ -6,7 +6,7 @@ import ast
 import copy
 import hashlib
 import json
-import subprocess  # runs the outsider's script  # nosec B404
+import subprocess  # runs the outsider's script
 import sys
 from pathlib import Path
 
