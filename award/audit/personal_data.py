@@ -6,8 +6,8 @@ every export that carries personal data (the results workbook's ceremony list wi
 agencies) calls ``exported``. The events say who looked (the actor), whose or what data (``after``)
 and when (``occurred_at``). Views by the same viewer of the same page within 15 minutes are recorded
 once, so browsing does not flood the chain; exports are recorded every time. The privacy page's
-search and export record their own events (``personal_data_searched``, ``personal_data_exported``
-in award/privacy/operations.py).
+search and export record their own events (``personal_data_searched``, which lists the records the
+page shows, and ``personal_data_exported``, in award/privacy/operations.py).
 """
 
 from __future__ import annotations
