@@ -125,12 +125,80 @@ def audit_verify() -> None:
     """Recompute the hash chain; name the first event altered, removed or inserted."""
     from .audit import verify_chain
 
+    from .audit.checkpoints import verify_checkpoints
+
     result = verify_chain()
     if result.ok:
         click.echo(f"OK: {result.message}")
     else:
         click.echo(f"BROKEN: {result.message}", err=True)
+    checkpoints = verify_checkpoints()
+    if checkpoints.ok:
+        click.echo(f"OK: {checkpoints.message}")
+    else:
+        click.echo(f"BROKEN: {checkpoints.message}", err=True)
+    if not (result.ok and checkpoints.ok):
         sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@click.option("--reason", default="manual", show_default=True, help="Why the checkpoint is taken.")
+@with_appcontext
+def audit_checkpoint(reason: str) -> None:
+    """Store the Merkle root over every event so far; print its size and root."""
+    from .audit.checkpoints import CheckpointError, make_checkpoint
+    from .extensions import db
+
+    try:
+        checkpoint = make_checkpoint(reason)
+    except CheckpointError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Checkpoint #{checkpoint.id}: {checkpoint.event_count} events, root {checkpoint.root_hash}")
+
+
+def _print_proof(make) -> None:
+    import json
+
+    from .audit.checkpoints import CheckpointError
+
+    try:
+        proof = make()
+    except CheckpointError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(proof, ensure_ascii=False, indent=2))
+
+
+@audit_group.command("prove")
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option("--checkpoint", "checkpoint_id", type=int, help="The checkpoint's number (default: the latest).")
+@with_appcontext
+def audit_prove(seq: int, checkpoint_id: int | None) -> None:
+    """Print a JSON proof that event SEQ is included in a checkpoint."""
+    from .audit.checkpoints import inclusion_proof
+
+    _print_proof(lambda: inclusion_proof(seq, checkpoint_id))
+
+
+@audit_group.command("prove-consistency")
+@click.argument("prior", type=int)
+@click.argument("later", type=int, required=False)
+@with_appcontext
+def audit_prove_consistency(prior: int, later: int | None) -> None:
+    """Print a JSON proof that checkpoint LATER (default: the latest) extends PRIOR unchanged."""
+    from .audit.checkpoints import consistency_proof
+
+    _print_proof(lambda: consistency_proof(prior, later))
+
+
+@audit_group.command("check-proof")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--root", help="The root you read elsewhere (hex); the proof's checkpoint root must equal it.")
+def audit_check_proof(file: str, root: str | None) -> None:
+    """Check a proof file (the same check as scripts/check_audit_proof.py; needs no database)."""
+    from .audit.proofcheck import main as check_main
+
+    sys.exit(check_main([file] + (["--root", root] if root else [])))
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import MetaData, select, text
 
 from .audit import record
 from .auth.operations import create_user
@@ -70,10 +70,12 @@ def demo_loaded() -> bool:
 def load_demo(reset: bool = False) -> list[tuple[str, str, str]]:
     """Load the demo data into an upgraded database; return (e-mail, role, password) rows.
 
-    With ``reset`` every table is emptied first. Without it, an already loaded demo is left as it is.
+    With ``reset`` the database is dropped and migrated afresh first (the audit trail is append-only:
+    its rows cannot be deleted, only the whole table dropped). Without it, an already loaded demo is
+    left as it is.
     """
     if reset:
-        _empty_all_tables()
+        _rebuild_database()
     accounts = [(email, role.value, password) for email, _n, role, _a, password in ACCOUNTS]
     if demo_loaded():
         return accounts
@@ -88,10 +90,20 @@ def load_demo(reset: bool = False) -> list[tuple[str, str, str]]:
     return accounts
 
 
-def _empty_all_tables() -> None:
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
-    db.session.commit()
+def _rebuild_database() -> None:
+    """Drop every table (and the audit guard's trigger function) and run the migrations again."""
+    from flask_migrate import upgrade
+
+    from .audit import triggers
+
+    db.session.remove()
+    with db.engine.begin() as connection:
+        existing = MetaData()
+        existing.reflect(connection)
+        existing.drop_all(connection)
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"DROP FUNCTION IF EXISTS {triggers.PG_FUNCTION}()"))
+    upgrade()
 
 
 def _load_agencies() -> dict[str, Agency]:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from ..audit import personal_data
 from ..auth.access import organizer_required
 from ..extensions import db
 from ..models import COUNTIES, Agency, AgencyLevel, Geography, User
@@ -42,6 +43,8 @@ def show_agency(agency_id: int):
         select(Agency).where(Agency.supervisor_id == agency.id).order_by(Agency.code, Agency.id)).all()
     contacts = db.session.scalars(
         select(User).where(User.agency_id == agency.id).order_by(User.name, User.email)).all()
+    personal_data.viewed({"agency": agency.code, "head_of_agency": bool(agency.head_name),
+                          "contacts": [user.id for user in contacts]})
     return render_template("agencies/detail.html", agency=agency, subordinates=subordinates, contacts=contacts,
                            ancestors=agency.ancestors())
 

@@ -50,8 +50,9 @@ def snapshot(obj: Any, *fields: str) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in fields}
 
 
-def _event_hash(event: AuditEvent) -> str:
-    content = {
+def event_content(event: AuditEvent) -> dict[str, Any]:
+    """What an event's hash covers (its canonical JSON is hashed); proofs carry it for outsiders."""
+    return {
         "seq": event.seq,
         "occurred_at": event.occurred_at.isoformat(),
         "actor_id": event.actor_id,
@@ -64,19 +65,39 @@ def _event_hash(event: AuditEvent) -> str:
         "ip": event.ip,
         "prev_hash": event.prev_hash,
     }
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
 
 
-def _actor_label(actor: User | None) -> str:
+def _event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(canonical_json(event_content(event)).encode()).hexdigest()
+
+
+def actor_label(actor: User | None) -> str:
     if actor is None:
         return "system"
     return f"{actor.email} ({actor.role.value})"
 
 
-def _default_actor() -> User | None:
+def default_actor() -> User | None:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user._get_current_object()
     return None
+
+
+def lock_chain() -> None:
+    """Serialise chain writers until the caller's transaction ends, before the last event is read.
+
+    Two writers that read the same last event would both append after it (the chain would fork, or
+    one would fail on the unique ``seq``). On PostgreSQL a transaction-scoped advisory lock queues
+    them. On SQLite the driver opens a transaction only at the first write and a read takes no write
+    lock, so a write that changes nothing takes SQLite's database write lock now (waiting up to the
+    busy timeout for another writer to commit); it is held until commit or rollback.
+    """
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_event SET seq = seq WHERE 0 = 1"))  # no row: no trigger fires
 
 
 def record(
@@ -95,20 +116,18 @@ def record(
     ``object_type``/``object_id``. The actor defaults to the logged-in user.
     """
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise chain writers until this transaction ends, so the chain cannot fork.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    lock_chain()
     if obj is not None:
         session.flush()  # a new object needs its id before we can name it
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    actor = actor if actor is not None else _default_actor()
+    actor = actor if actor is not None else default_actor()
     last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
     event = AuditEvent(
         seq=(last.seq + 1) if last else 1,
         occurred_at=utcnow(),
         actor_id=actor.id if actor is not None else None,
-        actor_label=_actor_label(actor),
+        actor_label=actor_label(actor),
         action=action,
         object_type=object_type or "system",
         object_id=None if object_id is None else str(object_id),

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from ..audit import personal_data
 from ..extensions import db, limiter
 from ..models import AccountToken, Agency, OutgoingMail, Role, TokenPurpose, User, utcnow
 from ..urls import safe_next
@@ -181,6 +182,7 @@ def users():
         select(AccountToken).where(AccountToken.purpose == TokenPurpose.INVITATION, AccountToken.used_at.is_(None))
         .order_by(AccountToken.created_at.desc())
     ).all()
+    personal_data.viewed({"accounts": len(accounts), "invitations": len(pending)})
     return render_template("auth/users.html", users=accounts, pending=pending, now=utcnow(),
                            must_change=ops.must_change_password)
 
@@ -238,6 +240,7 @@ def require_password_change(user_id: int):
 @organizer_required
 def outbox():
     messages = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id.desc()).limit(200)).all()
+    personal_data.viewed({"outgoing_mail": [message.id for message in messages]})
     return render_template("auth/outbox.html", messages=messages)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import scoring_adapter
 from ..audit import record
+from ..audit.checkpoints import checkpoint_at
 from ..extensions import db
 from ..i18n import TAIPEI
 from ..labels import EDITION_STATUS
@@ -322,6 +323,8 @@ def change_status(edition: Edition, target: EditionStatus) -> None:
     edition.status = target
     with _saving():
         record("edition_status_changed", edition, before=before, after={"status": target})
+        if target in (EditionStatus.JUDGING, EditionStatus.CLOSED):
+            checkpoint_at(f"edition {edition.number} status: {target.value}")
 
 
 # --- categories ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..audit import personal_data
 from ..auth.access import organizer_required
 from ..extensions import db
 from ..models import Assignment, AssignmentStatus, Edition, Entry, Stage, User
@@ -57,6 +58,7 @@ def stage(stage_id: int):
     if category_id is not None and category_id not in {c.id for c in stage.edition.categories}:
         abort(404)
     matrix = ops.stage_matrix(stage, category_id)
+    personal_data.viewed({"stage": stage.id, "judges": [judge.id for judge in matrix.judges]})
     return render_template("judging/admin/stage.html", stage=stage, matrix=matrix, category_id=category_id,
                            first_stage=ops.is_first_stage(stage), statuses=AssignmentStatus)
 
@@ -202,6 +204,8 @@ def withdraw(stage_id: int, judge_id: int):
                     "only the places left open.", name=judge.name, n=len(assignments), x=len(excluded)), "success")
             return redirect(url_for("judging_admin.auto", stage_id=stage.id, preview=1))
     status = 422 if request.method == "POST" else 200
+    if request.method == "GET":  # a refused form changes nothing, not even the audit trail
+        personal_data.viewed({"stage": stage.id, "judge": judge.id})
     return render_template("judging/admin/withdraw.html", stage=stage, judge=judge, form=form, sheets=sheets,
                            assignments=ops.open_assignments_of(stage, judge), problems=problems, refusals=refusals,
                            withdrawn=judge.id in ops.withdrawn_judge_ids(stage.id)), status

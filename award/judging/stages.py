@@ -21,6 +21,7 @@ import scoring
 
 from .. import scoring_adapter
 from ..audit import record
+from ..audit.checkpoints import checkpoint_at
 from ..extensions import db
 from ..models import (Assignment, AssignmentStatus, Category, Criterion, Entry, ScoreSheet, SheetStatus, Stage,
                       StageEntry, User, utcnow)
@@ -442,6 +443,7 @@ def _write_advance(organizer: User, stage: Stage, following: Stage, req: Advance
     }
     try:
         record("entries_advanced", following, actor=organizer, after=after)
+        checkpoint_at(f"stage advanced: {stage.name} -> {following.name}", organizer)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

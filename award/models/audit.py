@@ -32,3 +32,18 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(db.Model):
+    """A Merkle checkpoint (稽核檢查點): the root of the Merkle tree over the hashes of the first
+    ``event_count`` events in seq order. A printed root lets anyone check later, with an inclusion
+    or consistency proof, that the events it covers were neither changed nor removed. Append-only."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200))
+    event_count: Mapped[int]  # the tree's size: events 1..event_count
+    root_hash: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(300))  # the actor's label, kept even if the account goes

@@ -125,7 +125,9 @@ def find_person(query: str, reference: str, actor: User) -> Holdings:
     for kind in FIELDS:
         holdings.matches.extend(_matching(kind, query))
     record("personal_data_searched", object_type="personal_data", actor=actor,
-           after={"reference": reference, "query_sha256": digest(query.lower()), "found": len(holdings.matches)})
+           after={"reference": reference, "query_sha256": digest(query.lower()), "found": len(holdings.matches),
+                  # whose records the page then shows (施行細則 §12), by kind and id, never a value
+                  "records": [f"{m.kind}:{getattr(m.obj, 'id', None)}" for m in holdings.matches]})
     db.session.commit()
     return holdings
 

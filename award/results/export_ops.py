@@ -30,13 +30,14 @@ from urllib.parse import quote
 
 from sqlalchemy import String, and_, cast, func, or_, select
 
-from ..audit import record, verify_chain
+from ..audit import personal_data, record, verify_chain
+from ..audit.checkpoints import checkpoint_at, latest_checkpoint
 from ..extensions import db
 from ..models import (COUNTIES, Assignment, AuditEvent, Edition, Mark, ResultSnapshot, ScoreSheet, SheetStatus, Stage,
                       User)
 from . import operations as results_ops
 from . import workbook_text as T
-from .workbook import XLSX_MIMETYPE, ChainCheck, WorkbookInput, build_workbook
+from .workbook import XLSX_MIMETYPE, ChainCheck, CheckpointInfo, WorkbookInput, build_workbook
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 CSV_HEADERS = ("組別", "名次", "機關代碼", "參獎機關", "作品名稱", "總分", "獎項等第", "縣市", "地理區分")
@@ -131,6 +132,15 @@ def chain_check() -> ChainCheck:
     return ChainCheck(result.ok, result.count, result.message)
 
 
+def checkpoint_info() -> CheckpointInfo | None:
+    """The audit trail's latest Merkle checkpoint, for the workbook's 稽核摘要 sheet."""
+    checkpoint = latest_checkpoint()
+    if checkpoint is None:
+        return None
+    return CheckpointInfo(checkpoint.id, checkpoint.event_count, checkpoint.root_hash, checkpoint.created_at,
+                          checkpoint.reason)
+
+
 def exporter_label(user: User | None) -> str:
     return f"{user.name} <{user.email}>" if user is not None else CLI_EXPORTER
 
@@ -141,6 +151,7 @@ def workbook_input(stage: Stage, src: Source, exported_by: str, *, ceremony_orde
         payload=src.payload, exported_at=now or datetime.now(timezone.utc), snapshot_hash=src.sha256,
         frozen_at=src.snapshot.frozen_at if src.snapshot else None, exported_by=exported_by,
         diagnostics=diagnostics_for(src.payload), audit_counts=stage_audit_counts(stage), chain=chain_check(),
+        checkpoint=checkpoint_info(),
         ceremony_order=tuple(ceremony_order), award_texts=award_texts or {}, county_order=COUNTIES,
         live_matches=src.live_matches)
 
@@ -196,6 +207,8 @@ def export(stage: Stage, fmt: str, user: User | None = None, *, ceremony_order: 
         raise ExportError(f"unknown format {fmt!r}")
     src = source(stage)
     if fmt == "xlsx":
+        # A checkpoint first, so the workbook prints a root that covers every event up to its export.
+        checkpoint_at(f"workbook export: {stage.edition.number} {stage.name}", user)
         data = build_workbook(workbook_input(stage, src, exporter_label(user), ceremony_order=ceremony_order,
                                              award_texts=award_texts, now=now))
         mimetype = XLSX_MIMETYPE
@@ -204,6 +217,11 @@ def export(stage: Stage, fmt: str, user: User | None = None, *, ceremony_order: 
         mimetype = CSV_MIMETYPE
     real, fallback = filename(stage, fmt, src.provisional)
     digest = hashlib.sha256(data).hexdigest()
+    if fmt == "xlsx":  # its ceremony list names the heads of the agencies (個人資料保護法施行細則 §12)
+        personal_data.exported("results workbook: ceremony list with the heads of agencies", {
+            "stage": stage.id, "file_sha256": digest,
+            "agencies": sorted({e["agency"]["code"] for c in src.payload["categories"] for e in c["entries"]
+                                if e.get("agency")})}, actor=user)
     record("results_exported", stage, actor=user, after={
         "format": fmt, "sha256": src.sha256, "provisional": src.provisional, "file_sha256": digest,
         "bytes": len(data), "filename": real})

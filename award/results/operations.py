@@ -27,6 +27,7 @@ from sqlalchemy.orm import selectinload
 import scoring
 
 from ..audit import record
+from ..audit.checkpoints import checkpoint_at
 from ..extensions import db
 from ..models import (Agency, Assignment, AssignmentStatus, Category, Edition, Entry, ResultSnapshot, ScoreSheet,
                       SheetStatus, Stage, StageEntry, User, utcnow)
@@ -155,6 +156,7 @@ def freeze(stage: Stage, organizer: User) -> ResultSnapshot:
         "stage_id": stage.id, "sha256": snapshot.sha256, "config": payload["config"],
         "entries": sum(len(c["entries"]) for c in payload["categories"]),
         "marks": sum(len(c["marks"]) for c in payload["categories"])})
+    checkpoint_at(f"results frozen: {stage.edition.number} {stage.name}", organizer)
     db.session.commit()
     return snapshot
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 import scoring
 
+from ..audit.checkpoints import latest_checkpoint
 from ..auth.access import organizer_required
 from ..extensions import db
 from ..models import ResultSnapshot, Stage, User
@@ -86,7 +87,7 @@ def _render_stage(stage: Stage, *, refusal: ops.ResultsError | None = None,
         categories=[_category_view(official.payload, c) for c in official.payload["categories"]],
         history=history, names=_user_names(history), verified={s.id: ops.verify_snapshot(s) for s in history},
         freeze_form=FreezeForm(), unfreeze_form=unfreeze_form or UnfreezeForm(), refusal=refusal,
-        blockers=can_freeze,
+        blockers=can_freeze, checkpoint=latest_checkpoint(),
     ), status
 
 

@@ -88,6 +88,17 @@ class ChainCheck:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """The latest Merkle checkpoint of the audit trail at export time (``audit.checkpoints``)."""
+
+    id: int
+    event_count: int
+    root_hash: str
+    created_at: datetime
+    reason: str = ""
+
+
 @dataclass
 class WorkbookInput:
     """Everything the workbook shows. ``snapshot_hash`` None means provisional (not frozen)."""
@@ -101,6 +112,7 @@ class WorkbookInput:
     diagnostics: Mapping[int, dict[str, Any] | str] = field(default_factory=dict)
     audit_counts: Mapping[str, int] = field(default_factory=dict)  # action -> events of the stage
     chain: ChainCheck | None = None
+    checkpoint: CheckpointInfo | None = None  # the audit trail's latest Merkle checkpoint
     ceremony_order: Sequence[int] = ()  # entry ids in the organiser's order; the rest follow by default
     award_texts: Mapping[str, str] = field(default_factory=dict)  # tier name -> certificate template
     default_award_text: str = T.AWARD_TEXT_DEFAULT
@@ -1082,6 +1094,18 @@ def _ceremony_sheet(w: SheetWriter, ctx: Context) -> None:
 # ------------------------------------------------------------------------------------ 稽核摘要
 
 
+def _checkpoint_rows(checkpoint: CheckpointInfo | None) -> list[list[Any]]:
+    """The latest Merkle checkpoint: its size and root, which anyone can check proofs against."""
+    if checkpoint is None:
+        return [[T.AUDIT_CHECKPOINT, T.AUDIT_CHECKPOINT_ROOT, None, None, T.CHECKPOINT_NONE]]
+    return [
+        [T.AUDIT_CHECKPOINT, T.AUDIT_CHECKPOINT_ROOT, f"#{checkpoint.id}", checkpoint.event_count,
+         checkpoint.root_hash],
+        [T.AUDIT_CHECKPOINT, T.AUDIT_CHECKPOINT_AT, f"#{checkpoint.id}", None,
+         T.CHECKPOINT_AT.format(at=taipei(checkpoint.created_at), reason=checkpoint.reason)],
+    ]
+
+
 def _audit_sheet(w: SheetWriter, ctx: Context) -> None:
     rows: list[list[Any]] = []
     counts = ctx.data.audit_counts
@@ -1101,6 +1125,7 @@ def _audit_sheet(w: SheetWriter, ctx: Context) -> None:
                      (chain.count, "error"), (T.CHAIN_BROKEN.format(count=chain.count, message=chain.message),
                                               "error")])
     rows.append([T.AUDIT_CHAIN, T.LABEL_EXPORTED_AT, None, None, taipei(ctx.data.exported_at)])
+    rows.extend(_checkpoint_rows(ctx.data.checkpoint))
     widths = _widths(T.AUDIT_HEADERS, rows)
     w.set_widths(widths)
     w.ws.freeze_panes = "A2"

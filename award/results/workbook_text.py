@@ -261,6 +261,11 @@ AUDIT_TOTAL = "合計"  # total
 AUDIT_CHAIN = "稽核鏈驗證（匯出時）"  # chain verification at export time
 AUDIT_CHAIN_RESULT = "驗證結果"  # result
 AUDIT_NONE = "（無）"  # none
+AUDIT_CHECKPOINT = "稽核檢查點（Merkle）"  # audit checkpoint (Merkle tree)
+AUDIT_CHECKPOINT_ROOT = "事件數與根雜湊"  # event count and root hash
+AUDIT_CHECKPOINT_AT = "建立時間與原因"  # when and why it was taken
+CHECKPOINT_NONE = "尚無檢查點"  # no checkpoint yet
+CHECKPOINT_AT = "{at}（{reason}）"  # time (reason)
 ACTION_LABELS = {
     "stage_created": "建立評選階段", "stage_updated": "修改評選階段", "stage_deleted": "刪除評選階段",
     "stage_populated": "列入參選作品", "entries_advanced": "晉級作品",

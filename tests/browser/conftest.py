@@ -29,7 +29,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from award import create_app
@@ -40,15 +39,10 @@ from browser_helpers import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS, forei
 # --- the live server ---------------------------------------------------------------------------
 
 def empty_tables() -> None:
-    """Empty every table (the same as tests/conftest.py's ``_empty_tables``); needs an app context."""
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-    db.session.commit()
+    """Empty every table (tests/audit_support.py, as tests/conftest.py does); needs an app context."""
+    from audit_support import empty_all_tables
+
+    empty_all_tables()
 
 
 def reset_demo(app) -> None:

@@ -129,16 +129,10 @@ def no_errors_shown(page) -> None:
 @pytest.fixture
 def empty_app(live_app, live_server):
     """The live app with every table empty: a fresh installation (the module's server loaded the demo)."""
-    from sqlalchemy import text
+    from audit_support import empty_all_tables
 
-    with live_app.app_context():  # the same as conftest.empty_tables (a module named conftest cannot be imported)
-        tables = list(reversed(db.metadata.sorted_tables))
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                db.session.execute(table.delete())
-        db.session.commit()
+    with live_app.app_context():
+        empty_all_tables()
         db.session.remove()
     return live_server
 

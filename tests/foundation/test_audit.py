@@ -9,6 +9,7 @@ from award.audit import record, verify_chain
 from award.audit.operations import _event_hash
 from award.extensions import db
 from award.models import AuditEvent, utcnow
+from audit_support import audit_guard_lifted
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_intact_chain_verifies(app, runner, chain):
 
 
 def test_altered_event_is_named(app, runner, chain):
-    with app.app_context():
+    with app.app_context(), audit_guard_lifted():
         db.session.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(after='{"n":999}'))
         db.session.commit()
     code, output = _verify_cli(runner)
@@ -41,7 +42,7 @@ def test_altered_event_is_named(app, runner, chain):
 
 
 def test_removed_event_is_detected(app, runner, chain):
-    with app.app_context():
+    with app.app_context(), audit_guard_lifted():
         db.session.execute(AuditEvent.__table__.delete().where(AuditEvent.seq == 5))
         db.session.commit()
         result = verify_chain()
@@ -51,7 +52,7 @@ def test_removed_event_is_detected(app, runner, chain):
 
 def test_removed_and_renumbered_events_are_detected(app, chain):
     """Removing an event and renumbering the rest to hide the gap still breaks the hash links."""
-    with app.app_context():
+    with app.app_context(), audit_guard_lifted():
         db.session.execute(AuditEvent.__table__.delete().where(AuditEvent.seq == 5))
         for seq in range(6, chain + 1):
             db.session.execute(update(AuditEvent).where(AuditEvent.seq == seq).values(seq=seq - 1))
@@ -87,7 +88,7 @@ def test_audit_pages_filter_and_verify(app, client, chain, login):
     assert page.count("<td>test_event</td>") == 5
     assert "<td>login</td>" not in page
     assert client.get("/audit/verify").status_code == 200
-    with app.app_context():
+    with app.app_context(), audit_guard_lifted():
         db.session.execute(text("UPDATE audit_event SET actor_label = 'someone else' WHERE seq = 2"))
         db.session.commit()
     assert "#2" in client.get("/audit/verify").get_data(as_text=True)

@@ -34,14 +34,9 @@ INDEX = st.integers(min_value=0, max_value=1000)
 def _reset_database():
     from award.demo import load_demo
 
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(db.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables)
-                                   + " RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-    db.session.commit()
+    from audit_support import empty_all_tables
+
+    empty_all_tables()
     load_demo()
     return _results_fixtures().build_scored_stage()
 

@@ -135,7 +135,8 @@ def test_manual_assign_refuses_a_conflicted_pair_with_the_reason(jw):
                               follow_redirects=True)
     body = response.get_data(as_text=True)
     assert 'class="flash flash-error"' in body and "臺東縣政府" in body  # the reason names the tied authority
-    assert _open(jw) == [] and jw.audit_count() == before
+    # the page it returns to records its view of the judge panel (personal_data.viewed), nothing else
+    assert _open(jw) == [] and jw.audit_count() == before + 1
 
 
 @pytest.mark.parametrize("cell", ["", "assign-x-1", "promote-1-2", "assign-1"])

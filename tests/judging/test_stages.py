@@ -193,3 +193,15 @@ def test_next_stage_follows_position_and_unsubmitted_counts_confirmed_assignment
     submit_all(judging_app, world, {("judge2", "甲"): [Decimal(80)] * 5})
     with judging_app.app_context():
         assert stage_ops.unsubmitted_count(stage(world.stage_id)) == 7
+
+
+def test_advancing_takes_an_audit_checkpoint(judging_app, scored, organizer):
+    from award.models import AuditCheckpoint
+
+    response = organizer.post(f"/judging/stages/{scored.stage_id}/advance", data={"method": "top_n", "top_n": "1"})
+    assert response.status_code == 303
+    with judging_app.app_context():
+        checkpoint = db.session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()))
+        event = last_event("entries_advanced")
+        assert checkpoint.reason.startswith("stage advanced: ") and checkpoint.event_count == event.seq
+        assert last_event("audit.checkpoint").seq == event.seq + 1

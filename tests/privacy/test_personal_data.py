@@ -96,6 +96,7 @@ def test_search_finds_the_person_everywhere_and_records_the_reference(app, world
         assert len(events) == 2
         after = json.loads(events[0].after)
         assert after["reference"] == REF and after["found"] == 1
+        assert after["records"] == [f"user:{world['judge2_id']}"]  # whose data the page showed
         assert "judge2" not in events[0].after  # the audit trail keeps a digest, not the address
 
 
