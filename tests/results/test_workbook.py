@@ -281,7 +281,7 @@ def test_ceremony_run_sheet_order_and_texts(payload):
     assert [r[9] for r in got] == [e["id"] for _c, e in default]
     assert [r[0] for r in got] == list(range(1, len(default) + 1))
     first_category, first = default[0]
-    assert got[0][7] == f"{first['agency']['name']} 榮獲 第3屆透明晶質獎 {first_category} {first['tier']}"
+    assert got[0][7] == f"{first_category} {first['tier']}"  # no text on the tier: category and tier
     assert got[0][5] == first["agency"]["head_name"]
 
     chosen = [default[-1][1]["id"], default[1][1]["id"], 999999]  # an unknown number is ignored
