@@ -146,6 +146,13 @@ def test_the_results_page_states_the_settings_in_words(app, scored_stage, client
     assert tie.index(FIRST) < tie.index("median")
     few = html.split('id="method-too-few"', 1)[1].split("</dd>", 1)[0]
     assert 'data-too-few="mean"' in few and "fewer than 3 judges" in few and "plain mean" in few
+    # the what-if keeps the stage's tie-break and policy, and resolves the criterion per category
+    html = client.get(f"/results/stages/{scored_stage.stage_id}/whatif?method=mean&trim=0").get_data(as_text=True)
+    alternative = html.split('id="alternative-method-tie-break"', 1)[1].split("</dd>", 1)[0]
+    assert f"higher panel mark on {FIRST}" in alternative
+    assert "cannot be ranked" not in html
+    # and the diagnostics page runs with it
+    assert client.get(f"/results/stages/{scored_stage.stage_id}/diagnostics").status_code == 200
 
 
 def test_the_frozen_snapshot_records_the_settings(app, scored_stage):
@@ -178,7 +185,7 @@ def test_the_summary_sheet_states_the_settings_in_words(app, scored_stage, clien
     assert summary[T.LABEL_TOO_FEW] == T.TOO_FEW["mean"]
 
 
-def test_the_ranking_sheet_marks_an_entry_ranked_by_the_fallback(app, scored_stage):
+def test_the_ranking_sheet_and_page_mark_an_entry_ranked_by_the_fallback(app, scored_stage, client, login):
     with app.app_context():
         stage = scored_stage.stage()
         category_id = scored_stage.category_ids[1]
@@ -193,6 +200,11 @@ def test_the_ranking_sheet_marks_an_entry_ranked_by_the_fallback(app, scored_sta
     notes = {row[9]: row[12] for row in ranking}
     assert T.NOTE_FALLBACK in (notes[short] or "")
     assert all(T.NOTE_FALLBACK not in (note or "") for entry, note in notes.items() if entry != short)
+    login.as_demo("organizer")
+    html = client.get(f"/results/stages/{scored_stage.stage_id}").get_data(as_text=True)
+    marked = [int(row.split('data-entry="', 1)[1].split('"', 1)[0])
+              for row in html.split("<tr id=\"entry-")[1:] if 'data-fallback="1"' in row.split("</tr>", 1)[0]]
+    assert marked == [short]
 
 
 def test_every_export_carries_the_frozen_snapshots_hash(app, scored_stage, client, login):
