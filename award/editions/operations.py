@@ -26,14 +26,13 @@ from ..i18n import TAIPEI
 from ..labels import EDITION_STATUS
 from ..models import (Aggregation, AwardTier, Category, Criterion, Edition, EditionStatus, Entry, Mark, ScoreSheet,
                       Stage, utcnow)
+from ..models.editions import TIE_BREAK_STEPS, TOO_FEW_POLICIES
 
 MAX_CRITERIA = 30
 MAX_JUDGES = 50
 MAX_SECTION_CHARS = 100_000
 DEFAULT_SECTION_CHARS = 3000
 TRIM_LEVELS = ("total", "criterion")
-TIE_BREAK_STEPS = ("criteria", "median", "spread")  # award.models.editions.TIE_BREAK_STEPS
-TOO_FEW_POLICIES = ("error", "mean")
 MAX_TIE_BREAK_CRITERIA = 10
 AWARD_TEXT_LIMIT = 500
 _PLACES = 4  # scores and weights are Numeric(9, 4)
