@@ -17,7 +17,7 @@ Shape (format 1)::
                       "judge_totals": {judge_id: total}, "panel_marks": {criterion_id: mark},
                       "trimmed": [[judge_id, criterion_id], ...],
                       "agency": {"id", "code", "name", "county", "geography", "head_name"},
-                      ["head_name": the entry's head of agency, only when the entry names one,]
+                      ["head_name": the entry's head of agency, only when it differs from the register's,]
                       ["fallback": true, only when too few judges to trim and the mean was used]}],  # best first
          "unranked": [entry ids in the stage without marks],
          "marks": [{"entry", "judge", "criterion", "score"}],     # every mark used
@@ -73,8 +73,9 @@ def build_payload(stage: Stage, config: scoring.AggregationConfig | None = None)
                 "agency": _agency(entry.agency) if entry else None,
             }
             # optional keys, present only when they say something: payloads without them hash as before
-            if entry is not None and (entry.head_name or "").strip():
-                item["head_name"] = entry.head_name.strip()
+            head = (entry.head_name or "").strip() if entry is not None else ""
+            if head and head != (entry.agency.head_name or "").strip():  # the register's is in "agency"
+                item["head_name"] = head
             if r.fallback:
                 item["fallback"] = True
             ranked.append(item)

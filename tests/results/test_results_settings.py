@@ -21,7 +21,7 @@ from award.models import AwardTier, Entry, Mark, ScoreSheet
 from award.results import export_ops
 from award.results import operations as ops
 from award.results import workbook_text as T
-from award.results.payload import build_payload
+from award.results.payload import build_payload, payload_hash
 
 FIRST, SECOND = "首長決心與持續作為", "資訊與行政透明"  # the first two criteria (weight 20 each)
 
@@ -250,8 +250,15 @@ def test_the_run_sheet_uses_the_tiers_text_and_the_entrys_head(app, scored_stage
         winners = [(c, e) for c in payload["categories"] for e in c["entries"] if e["tier"]]
         with_head = next(e for _c, e in winners if e["tier"] == top.name)
         entry = db.session.get(Entry, with_head["id"])
+        before = payload_hash(payload)
+        entry.head_name = entry.agency.head_name  # the same head as the register's: the payload is unchanged
+        db.session.commit()
+        assert payload_hash(build_payload(stage)) == before
         head = entry.head_name = "=HYPERLINK(\"http://evil.example\",\"王首長\")"  # a formula-looking head name
         db.session.commit()
+        recorded = entries_of(build_payload(stage), next(c["id"] for c, e in winners if e is with_head))
+        assert recorded[with_head["id"]]["head_name"] == head
+        assert all("head_name" not in e for i, e in recorded.items() if i != with_head["id"])
         blob = export_ops.export(stage, "xlsx").data
         register_heads = {e["id"]: e["agency"]["head_name"] for _c, e in winners}
         others = {e["id"]: (c["name"], e["tier"]) for c, e in winners if e["tier"] != top.name}
