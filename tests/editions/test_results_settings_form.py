@@ -107,6 +107,8 @@ def test_the_tier_form_edits_the_certificate_text(app, organizer, edition_id):
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "tier_updated"))
         assert json.loads(event.after)["award_text"] == text.replace("\r\n", "\n")
     assert "榮獲 {category} {tier}</textarea>" in organizer.get(url).get_data(as_text=True)
+    table = organizer.get(f"/editions/{edition_id}").get_data(as_text=True).split('id="tier-table"', 1)[1]
+    assert "恭賀 {agency}（{head}）\n榮獲 {category} {tier}</td>" in table  # shown with the tiers
     response = organizer.post(url, data={"name": "特優", "min_total": "85", "quota": "2",
                                          "award_text": "{agency} {agency.__class__} {x}"})
     assert response.status_code == 422
