@@ -7,6 +7,7 @@ Shared by judging (a judge's live total, the stage ranking before advancing entr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -48,11 +49,46 @@ def to_criteria(criteria: Iterable[Criterion]) -> tuple[scoring.Criterion, ...]:
     )
 
 
-def stage_config(stage: Stage) -> scoring.AggregationConfig:
-    return scoring.AggregationConfig(
+def tie_break_names(stage: Stage) -> list[str]:
+    """The criteria the stage's tie-break names, in order (one name per line of tie_break_criteria)."""
+    return [line.strip() for line in (stage.tie_break_criteria or "").splitlines() if line.strip()]
+
+
+def tie_break_steps(stage: Stage) -> list[str]:
+    """The stage's tie-break in the engine's spelling, criteria by NAME: ``["criterion:服務", "median"]``
+    ("criteria" expands to one step per named criterion). Empty: equal totals share the rank."""
+    steps: list[str] = []
+    for kind in (k.strip() for k in (stage.tie_break or "").split(",")):
+        if kind == "criteria":
+            steps += [f"criterion:{name}" for name in tie_break_names(stage)]
+        elif kind:
+            steps.append(kind)
+    return steps
+
+
+def for_category(config: scoring.AggregationConfig, criteria: Iterable[Criterion]) -> scoring.AggregationConfig:
+    """``config`` with its criterion tie-breaks turned from criterion names into the keys (ids) of
+    the category's criteria. A name the category lacks stays as it is: the engine then refuses to
+    rank the category with a message naming it."""
+    if not any(t.kind == "criterion" for t in config.tie_break):
+        return config
+    keys = {c.name: str(c.id) for c in criteria}
+    steps = tuple(scoring.TieBreak.criterion(keys.get(t.key, t.key)) if t.kind == "criterion" else t
+                  for t in config.tie_break)
+    return replace(config, tie_break=steps)
+
+
+def stage_config(stage: Stage, category: Category | None = None) -> scoring.AggregationConfig:
+    """THE aggregation configuration of ``stage``: method, trim, rounding, decimals, tie-break and the
+    too-few-judges policy. With ``category``, ready for the engine (criterion tie-breaks by the
+    category's criterion keys); without, the stage-level description (criterion tie-breaks by name),
+    as a results payload records it."""
+    config = scoring.AggregationConfig(
         method=stage.aggregation.value, trim=stage.trim, trim_level=stage.trim_level,
         round_each_stage=stage.round_each_stage, decimals=stage.decimals,
+        tie_break=tuple(tie_break_steps(stage)), too_few_judges=stage.too_few_judges or "error",
     )
+    return config if category is None else for_category(config, criteria_for(category, stage))
 
 
 def to_tiers(edition: Edition) -> tuple[scoring.Tier, ...]:
@@ -87,7 +123,8 @@ def stage_marks(stage: Stage, category: Category) -> list[scoring.Mark]:
 
 def rank(stage: Stage, category: Category, config: scoring.AggregationConfig | None = None) -> scoring.CategoryResult:
     """The category's ranking in the stage under the stage's method (or ``config`` for a what-if)."""
+    criteria = criteria_for(category, stage)
     return scoring.rank_category(
-        to_criteria(criteria_for(category, stage)), stage_marks(stage, category),
-        config or stage_config(stage), tiers=to_tiers(stage.edition),
+        to_criteria(criteria), stage_marks(stage, category),
+        for_category(config or stage_config(stage), criteria), tiers=to_tiers(stage.edition),
     )

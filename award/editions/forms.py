@@ -118,6 +118,26 @@ class StageForm(FlaskForm):
     round_each_stage = BooleanField(_l("Round the result of this stage"), default=True)
     decimals = IntegerField(_l("Decimal places"), default=2, validators=[Optional(), NumberRange(min=0, max=4)])
     blind = BooleanField(_l("Blind review (judges do not see the agency's name)"))
+    tie_break = SelectField(
+        _l("Equal totals"), default="",
+        choices=[("", _l("Share the rank (1, 2, 2, 4)")),
+                 ("criteria", _l("Higher panel mark on the criteria named below")),
+                 ("criteria,median", _l("Higher panel mark on the criteria named below, then higher median "
+                                        "of the judges' totals")),
+                 ("criteria,median,spread", _l("Higher panel mark on the criteria named below, then higher "
+                                               "median, then smaller spread")),
+                 ("median", _l("Higher median of the judges' totals")),
+                 ("median,spread", _l("Higher median of the judges' totals, then smaller spread")),
+                 ("spread", _l("Smaller spread (highest minus lowest judge's total)"))],
+        description=_l("Compared on the displayed figures; entries still equal share the rank."))
+    tie_break_criteria = TextAreaField(
+        _l("Criteria that break a tie"), validators=[Optional(), Length(max=2000)],
+        description=_l("One criterion name per line, in order; every category must have each of them."))
+    too_few_judges = SelectField(
+        _l("Too few judges to trim"), default="error",
+        choices=[("error", _l("Do not rank the category until there are enough judges")),
+                 ("mean", _l("Use the plain mean for that entry (marked in the results)"))],
+        description=_l("When an entry has fewer than twice the number trimmed plus one judges' scores."))
 
     def to_data(self) -> ops.StageData:
         return ops.StageData(
@@ -125,6 +145,9 @@ class StageForm(FlaskForm):
             judges_per_entry=self.judges_per_entry.data, aggregation=Aggregation(self.aggregation.data),
             trim=self.trim.data or 0, trim_level=self.trim_level.data, round_each_stage=bool(self.round_each_stage.data),
             decimals=self.decimals.data if self.decimals.data is not None else 2, blind=bool(self.blind.data),
+            tie_break=self.tie_break.data or "",
+            tie_break_criteria=[line.strip() for line in (self.tie_break_criteria.data or "").splitlines()],
+            too_few_judges=self.too_few_judges.data,
         )
 
 
@@ -134,6 +157,11 @@ class TierForm(FlaskForm):
                                description=_l("Optional, 0 to 100. Leave empty to award by quota only."))
     quota = IntegerField(_l("Quota per category"), validators=[Optional(), NumberRange(min=1, max=999)],
                          description=_l("Optional: at most this many entries per category."))
+    award_text = TextAreaField(
+        _l("Trophy/certificate text"), validators=[Optional(), Length(max=ops.AWARD_TEXT_LIMIT + 100)],
+        description=_l("Printed on the ceremony run sheet. {agency}, {head}, {category}, {tier}, {title}, {edition} "
+                       "and {rank} are filled in. Empty: the category and the tier's name."))
 
     def to_data(self) -> ops.TierData:
-        return ops.TierData(name=self.name.data.strip(), min_total=self.min_total.data, quota=self.quota.data)
+        return ops.TierData(name=self.name.data.strip(), min_total=self.min_total.data, quota=self.quota.data,
+                            award_text=self.award_text.data or "")

@@ -7,6 +7,7 @@ then writes, records the audit event and commits: a refusal leaves the database 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,12 +27,15 @@ from ..i18n import TAIPEI
 from ..labels import EDITION_STATUS
 from ..models import (Aggregation, AwardTier, Category, Criterion, Edition, EditionStatus, Entry, Mark, ScoreSheet,
                       Stage, utcnow)
+from ..models.editions import TIE_BREAK_STEPS, TOO_FEW_POLICIES
 
 MAX_CRITERIA = 30
 MAX_JUDGES = 50
 MAX_SECTION_CHARS = 100_000
 DEFAULT_SECTION_CHARS = 3000
 TRIM_LEVELS = ("total", "criterion")
+MAX_TIE_BREAK_CRITERIA = 10
+AWARD_TEXT_LIMIT = 500
 _PLACES = 4  # scores and weights are Numeric(9, 4)
 _LARGEST = Decimal("99999.9999")
 
@@ -222,12 +226,14 @@ def stage_view(stage: Stage) -> dict[str, Any]:
     return {"edition_id": stage.edition_id, "name": stage.name, "position": stage.position,
             "opens_at": stage.opens_at, "closes_at": stage.closes_at, "judges_per_entry": stage.judges_per_entry,
             "aggregation": stage.aggregation, "trim": stage.trim, "trim_level": stage.trim_level,
-            "round_each_stage": stage.round_each_stage, "decimals": stage.decimals, "blind": stage.blind}
+            "round_each_stage": stage.round_each_stage, "decimals": stage.decimals, "blind": stage.blind,
+            "tie_break": stage.tie_break, "tie_break_criteria": stage.tie_break_criteria,
+            "too_few_judges": stage.too_few_judges}
 
 
 def tier_view(tier: AwardTier) -> dict[str, Any]:
     return {"edition_id": tier.edition_id, "name": tier.name, "position": tier.position,
-            "min_total": plain(tier.min_total) or None, "quota": tier.quota}
+            "min_total": plain(tier.min_total) or None, "quota": tier.quota, "award_text": tier.award_text}
 
 
 # --- editions -----------------------------------------------------------------------------------
@@ -571,6 +577,37 @@ class StageData:
     round_each_stage: bool = True
     decimals: int = 2
     blind: bool = False
+    tie_break: str = ""  # steps from TIE_BREAK_STEPS, comma-separated; "" = none
+    tie_break_criteria: list[str] = field(default_factory=list)  # criterion names, for the "criteria" step
+    too_few_judges: str = "error"
+
+
+def _check_results_settings(edition: Edition, data: StageData, stage: Stage | None, problems: _Problems) -> None:
+    """The tie-break and the too-few-judges policy: known steps, and criteria that every category of
+    the edition is judged on in this stage (a criterion tie-break compares the same criterion)."""
+    steps = [s.strip() for s in (data.tie_break or "").split(",") if s.strip()]
+    if any(s not in TIE_BREAK_STEPS for s in steps) or len(set(steps)) != len(steps):
+        problems.add(_("Choose one of the options."), "tie_break")
+    names = [n.strip() for n in data.tie_break_criteria if n.strip()]
+    if "criteria" in steps and not names:
+        problems.add(_("Name the criteria that break a tie, one per line."), "tie_break_criteria")
+    elif names and "criteria" not in steps:
+        problems.add(_("Criteria are named only for a tie-break that compares criteria; choose one or clear "
+                       "this list."), "tie_break_criteria")
+    elif len(set(names)) != len(names):
+        problems.add(_("Name each criterion once."), "tie_break_criteria")
+    elif len(names) > MAX_TIE_BREAK_CRITERIA:
+        problems.add(_("Name at most %(max)d criteria.", max=MAX_TIE_BREAK_CRITERIA), "tie_break_criteria")
+    elif names:
+        for category in edition.categories:
+            known = {c.name for c in (scoring_adapter.criteria_for(category, stage) if stage is not None
+                                      else category.criteria)}
+            for name in names:
+                if name not in known:
+                    problems.add(_("%(category)s has no criterion called %(name)s in this stage.",
+                                   category=category.name, name=name), "tie_break_criteria")
+    if data.too_few_judges not in TOO_FEW_POLICIES:
+        problems.add(_("Choose one of the options."), "too_few_judges")
 
 
 def _check_stage(edition: Edition, data: StageData, stage: Stage | None) -> None:
@@ -598,6 +635,7 @@ def _check_stage(edition: Edition, data: StageData, stage: Stage | None) -> None
         problems.add(_("Choose one of the options."), "trim_level")
     if not 0 <= data.decimals <= 4:
         problems.add(_("Enter a whole number from 0 to 4."), "decimals")
+    _check_results_settings(edition, data, stage, problems)
     problems.raise_any()
 
 
@@ -606,6 +644,9 @@ def _apply_stage(stage: Stage, data: StageData) -> None:
     stage.judges_per_entry, stage.aggregation, stage.trim = data.judges_per_entry, data.aggregation, data.trim
     stage.trim_level, stage.round_each_stage = data.trim_level, data.round_each_stage
     stage.decimals, stage.blind = data.decimals, data.blind
+    stage.tie_break = ",".join(s.strip() for s in (data.tie_break or "").split(",") if s.strip())
+    stage.tie_break_criteria = "\n".join(n.strip() for n in data.tie_break_criteria if n.strip())
+    stage.too_few_judges = data.too_few_judges
 
 
 def create_stage(edition: Edition, data: StageData) -> Stage:
@@ -681,6 +722,16 @@ class TierData:
     name: str
     min_total: Decimal | None = None
     quota: int | None = None
+    award_text: str = ""  # the certificate text; {agency}, {head}, … are filled in (AWARD_TEXT_FIELDS)
+
+
+# The fields a certificate text may use (award.results.workbook_text.AWARD_TEXT_FIELDS).
+AWARD_TEXT_FIELDS = ("agency", "head", "category", "tier", "title", "edition", "rank")
+_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+def clean_award_text(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _order_problem(tiers: list[tuple[str, Decimal | None]]) -> str | None:
@@ -714,6 +765,15 @@ def _check_tier(edition: Edition, data: TierData, tier: AwardTier | None) -> Non
             problems.add(_("The minimum total must be from 0 to 100."), "min_total")
     if data.quota is not None and data.quota < 1:
         problems.add(_("The quota must be at least 1."), "quota")
+    text = clean_award_text(data.award_text)
+    if len(text) > AWARD_TEXT_LIMIT:
+        problems.add(_("Please keep the text to %(limit)d characters (it has %(count)d).",
+                       limit=AWARD_TEXT_LIMIT, count=len(text)), "award_text")
+    unknown = sorted({m for m in _FIELD.findall(text) if m not in AWARD_TEXT_FIELDS})
+    if unknown:
+        problems.add(_("Unknown fields: %(fields)s. The text may use %(known)s.",
+                       fields=", ".join("{%s}" % m for m in unknown),
+                       known=", ".join("{%s}" % f for f in AWARD_TEXT_FIELDS)), "award_text")
     if "min_total" not in problems.fields:
         ordered = sorted(edition.tiers, key=lambda t: (t.position, t.id))
         proposed = [(name, data.min_total) if t is tier else (t.name, t.min_total) for t in ordered]
@@ -727,7 +787,7 @@ def _check_tier(edition: Edition, data: TierData, tier: AwardTier | None) -> Non
 def create_tier(edition: Edition, data: TierData) -> AwardTier:
     _check_tier(edition, data, None)
     tier = AwardTier(edition_id=edition.id, name=data.name.strip(), min_total=data.min_total, quota=data.quota,
-                     position=len(edition.tiers))
+                     award_text=clean_award_text(data.award_text), position=len(edition.tiers))
     with _saving():
         edition.tiers.append(tier)
         record("tier_created", tier, after=tier_view(tier))
@@ -738,6 +798,7 @@ def update_tier(tier: AwardTier, data: TierData) -> None:
     _check_tier(tier.edition, data, tier)
     before = tier_view(tier)
     tier.name, tier.min_total, tier.quota = data.name.strip(), data.min_total, data.quota
+    tier.award_text = clean_award_text(data.award_text)
     with _saving():
         record("tier_updated", tier, before=before, after=tier_view(tier))
 

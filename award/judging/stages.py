@@ -221,7 +221,7 @@ def _category_panel(stage: Stage, category: Category, visible: set[int] | None, 
         return panel
     try:
         panel.diagnostics = scoring.diagnose(
-            scoring_adapter.to_criteria(criteria), marks, scoring_adapter.stage_config(stage),
+            scoring_adapter.to_criteria(criteria), marks, scoring_adapter.stage_config(stage, category),
             tiers=scoring_adapter.to_tiers(stage.edition), bootstrap=bootstrap)
     except scoring.ScoringError as error:
         panel.problem = error.message
@@ -300,7 +300,7 @@ def _category_ranking(stage: Stage, category: Category, in_stage: set[int], alre
         try:
             diagnostics = scoring.diagnose(
                 scoring_adapter.to_criteria(scoring_adapter.criteria_for(category, stage)),
-                scoring_adapter.stage_marks(stage, category), scoring_adapter.stage_config(stage),
+                scoring_adapter.stage_marks(stage, category), scoring_adapter.stage_config(stage, category),
                 tiers=scoring_adapter.to_tiers(stage.edition), bootstrap=bootstrap)
             confidence = {c.entry: c for c in diagnostics.rank_confidence}
             found.level, found.top_k = diagnostics.level, diagnostics.top_k

@@ -120,6 +120,10 @@ class Aggregation(str, enum.Enum):
     BIAS = "bias"
 
 
+TIE_BREAK_STEPS = ("criteria", "median", "spread")
+TOO_FEW_POLICIES = ("error", "mean")
+
+
 class Stage(db.Model):
     """評選階段: 書面審查, 實地訪視 … each with its own window, panel size and aggregation."""
 
@@ -140,6 +144,14 @@ class Stage(db.Model):
     trim_level: Mapped[str] = mapped_column(String(20), default="total")  # criterion | total
     round_each_stage: Mapped[bool] = mapped_column(default=True)
     decimals: Mapped[int] = mapped_column(default=2)
+    # Tie-break of equal displayed totals: the steps in order, comma-separated, from TIE_BREAK_STEPS
+    # ("" = none: equal totals share the rank); "criteria" stands for the criteria named in
+    # tie_break_criteria (one name per line, looked up in each category's criteria for the stage).
+    tie_break: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    tie_break_criteria: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Too few judges to trim N at each end (fewer than 2N + 1): "error" refuses to rank the category,
+    # "mean" uses the plain mean for that entry (flagged).
+    too_few_judges: Mapped[str] = mapped_column(String(10), default="error", server_default="error")
     blind: Mapped[bool] = mapped_column(default=False)
     # The panel sees each other's marks and the diagnostics only once the organiser opens the discussion.
     discussion_open: Mapped[bool] = mapped_column(default=False)
@@ -163,5 +175,8 @@ class AwardTier(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     min_total: Mapped[Decimal | None] = mapped_column(Score)
     quota: Mapped[int | None]
+    # The trophy/certificate text (獎座／獎狀文字) on the ceremony run sheet; {agency}, {head}, {category},
+    # {tier}, {title}, {edition}, {rank} are filled in. Empty: the category and the tier's name.
+    award_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     edition: Mapped[Edition] = relationship(back_populates="tiers")

@@ -10,7 +10,9 @@ exports to be logged). The web view and ``award export`` both call it.
 
 CSV (``ranking_csv``): UTF-8 with a byte-order mark (so Excel opens the Chinese correctly), CRLF
 line ends, one row per ranked entry: 組別, 名次, 機關代碼, 參獎機關, 作品名稱, 總分, 獎項等第, 縣市,
-地理區分. CSV injection (OWASP): a spreadsheet treats a cell that begins with ``=``, ``+``, ``-``,
+地理區分, snapshot_sha256 (the frozen snapshot's hash on every row, so any row cut out of the file still
+names its source; empty for provisional results). A column rather than a leading comment row: Excel
+and LibreOffice open the file as one clean table with the filter on the header row. CSV injection (OWASP): a spreadsheet treats a cell that begins with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return as a formula, so every text field that begins with one of them
 is written with a single quote in front (``'=HYPERLINK(...)``); the quote shows in the cell and
 keeps the text inert. Ranks and totals are numbers written by the system and are left as they are.
@@ -40,8 +42,9 @@ from . import workbook_text as T
 from .workbook import XLSX_MIMETYPE, ChainCheck, CheckpointInfo, WorkbookInput, build_workbook
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
-CSV_HEADERS = ("組別", "名次", "機關代碼", "參獎機關", "作品名稱", "總分", "獎項等第", "縣市", "地理區分")
-# category, rank, agency code, agency, entry title, total, tier, county/city, geography class
+CSV_HEADERS = ("組別", "名次", "機關代碼", "參獎機關", "作品名稱", "總分", "獎項等第", "縣市", "地理區分", "snapshot_sha256")
+# category, rank, agency code, agency, entry title, total, tier, county/city, geography class, the frozen
+# snapshot's SHA-256 on every row (empty: provisional results, not frozen)
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 DIAGNOSTICS_BOOTSTRAP = 500
 CLI_EXPORTER = "命令列 award export"  # the command line
@@ -145,14 +148,20 @@ def exporter_label(user: User | None) -> str:
     return f"{user.name} <{user.email}>" if user is not None else CLI_EXPORTER
 
 
+def tier_award_texts(stage: Stage) -> dict[str, str]:
+    """Tier name -> the certificate text the organiser set on the tier (tiers without one use the default)."""
+    return {t.name: t.award_text for t in stage.edition.tiers if (t.award_text or "").strip()}
+
+
 def workbook_input(stage: Stage, src: Source, exported_by: str, *, ceremony_order: Sequence[int] = (),
                    award_texts: dict[str, str] | None = None, now: datetime | None = None) -> WorkbookInput:
+    award_texts = tier_award_texts(stage) | (award_texts or {})
     return WorkbookInput(
         payload=src.payload, exported_at=now or datetime.now(timezone.utc), snapshot_hash=src.sha256,
         frozen_at=src.snapshot.frozen_at if src.snapshot else None, exported_by=exported_by,
         diagnostics=diagnostics_for(src.payload), audit_counts=stage_audit_counts(stage), chain=chain_check(),
         checkpoint=checkpoint_info(),
-        ceremony_order=tuple(ceremony_order), award_texts=award_texts or {}, county_order=COUNTIES,
+        ceremony_order=tuple(ceremony_order), award_texts=award_texts, county_order=COUNTIES,
         live_matches=src.live_matches)
 
 
@@ -164,7 +173,7 @@ def csv_text(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def ranking_csv(payload: dict[str, Any]) -> bytes:
+def ranking_csv(payload: dict[str, Any], snapshot_sha256: str | None = None) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADERS)
@@ -174,7 +183,7 @@ def ranking_csv(payload: dict[str, Any]) -> bytes:
             writer.writerow([csv_text(category["name"]), entry["rank"], csv_text(agency.get("code", "")),
                              csv_text(agency.get("name", "")), csv_text(entry["title"]), entry["total"],
                              csv_text(entry["tier"] or ""), csv_text(agency.get("county", "")),
-                             T.GEOGRAPHY.get(agency.get("geography"), "")])
+                             T.GEOGRAPHY.get(agency.get("geography"), ""), snapshot_sha256 or ""])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -213,7 +222,7 @@ def export(stage: Stage, fmt: str, user: User | None = None, *, ceremony_order: 
                                              award_texts=award_texts, now=now))
         mimetype = XLSX_MIMETYPE
     else:
-        data = ranking_csv(src.payload)
+        data = ranking_csv(src.payload, src.sha256)
         mimetype = CSV_MIMETYPE
     real, fallback = filename(stage, fmt, src.provisional)
     digest = hashlib.sha256(data).hexdigest()

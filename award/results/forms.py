@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 import scoring
 
+from .. import scoring_adapter
 from ..labels import AGGREGATION
 from ..models import Aggregation, Stage
 from .operations import REASON_LIMIT
@@ -51,10 +52,16 @@ class WhatIfForm(FlaskForm):
         for name in formdata.keys():
             if name in args:
                 formdata.setlist(name, args.getlist(name))
-        return cls(formdata=formdata)
+        form = cls(formdata=formdata)
+        form.stage = stage
+        return form
 
     def to_config(self) -> scoring.AggregationConfig:
-        """Raises ``scoring.InvalidConfig`` for a combination the engine refuses."""
+        """Raises ``scoring.InvalidConfig`` for a combination the engine refuses. The stage's
+        tie-break and too-few-judges policy stay as they are (the what-if varies the method)."""
+        stage = getattr(self, "stage", None)
+        official = scoring_adapter.stage_config(stage) if stage is not None else scoring.AggregationConfig()
         return scoring.AggregationConfig(method=self.method.data, trim=self.trim.data, trim_level=self.trim_level.data,
                                          round_each_stage=self.round_each_stage.data == "1",
-                                         decimals=self.decimals.data)
+                                         decimals=self.decimals.data, tie_break=official.tie_break,
+                                         too_few_judges=official.too_few_judges)

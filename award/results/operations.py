@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -315,8 +315,16 @@ def _agency_name(entry: dict[str, Any]) -> str:
 
 # --- diagnostics ----------------------------------------------------------------------------------
 
-def config_of(payload: dict[str, Any]) -> scoring.AggregationConfig:
-    return scoring.AggregationConfig(**payload["config"])
+def config_of(payload: dict[str, Any], category: dict[str, Any] | None = None) -> scoring.AggregationConfig:
+    """The payload's configuration; with one of its categories, with the criterion tie-breaks
+    turned from names into that category's criterion keys (as the ranking used them)."""
+    config = scoring.AggregationConfig(**payload["config"])
+    if category is None or not any(t.kind == "criterion" for t in config.tie_break):
+        return config
+    keys = {c["name"]: str(c["id"]) for c in category["criteria"]}
+    return replace(config, tie_break=tuple(
+        scoring.TieBreak.criterion(keys.get(t.key, t.key)) if t.kind == "criterion" else t
+        for t in config.tie_break))
 
 
 def _engine_inputs(payload: dict[str, Any], category: dict[str, Any]):
@@ -343,14 +351,14 @@ class CategoryDiagnostics:
 def diagnostics(payload: dict[str, Any], bootstrap: int = DIAGNOSTICS_BOOTSTRAP) -> list[CategoryDiagnostics]:
     """``scoring.diagnose`` for every category of a payload (live or frozen: the payload holds every
     mark, so a snapshot's diagnostics can be recomputed from it alone). Seeded: reproducible."""
-    config = config_of(payload)
     found = []
     for category in payload["categories"]:
         item = CategoryDiagnostics(category["id"], category["name"], category["entries"], error=category["error"])
         if not item.error and category["marks"]:
             criteria, marks, tiers = _engine_inputs(payload, category)
             try:
-                item.diagnostics = scoring.diagnose(criteria, marks, config, tiers, bootstrap=bootstrap, seed=0)
+                item.diagnostics = scoring.diagnose(criteria, marks, config_of(payload, category), tiers,
+                                                    bootstrap=bootstrap, seed=0)
             except scoring.ScoringError as exc:
                 item.error = exc.message
         found.append(item)

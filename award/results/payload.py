@@ -7,7 +7,7 @@ Shape (format 1)::
     {"format": 1,
      "edition": {"id", "number", "name", "year"},
      "stage": {"id", "name", "position", "blind"},
-     "config": AggregationConfig.to_dict(),
+     "config": AggregationConfig.to_dict(),   # the stage's: tie_break criteria by NAME ("criterion:服務")
      "tiers": [{"name", "min_total", "quota"}],                 # best first
      "judges": [{"id", "name"}],
      "categories": [{
@@ -16,7 +16,9 @@ Shape (format 1)::
          "entries": [{"id", "title", "rank", "total", "tier", "n_judges", "spread",
                       "judge_totals": {judge_id: total}, "panel_marks": {criterion_id: mark},
                       "trimmed": [[judge_id, criterion_id], ...],
-                      "agency": {"id", "code", "name", "county", "geography", "head_name"}}],  # best first
+                      "agency": {"id", "code", "name", "county", "geography", "head_name"},
+                      ["head_name": the entry's head of agency, only when it differs from the register's,]
+                      ["fallback": true, only when too few judges to trim and the mean was used]}],  # best first
          "unranked": [entry ids in the stage without marks],
          "marks": [{"entry", "judge", "criterion", "score"}],     # every mark used
          "error": null | "why the category could not be ranked"}]}
@@ -56,20 +58,27 @@ def build_payload(stage: Stage, config: scoring.AggregationConfig | None = None)
         judge_ids.update(m.judge for m in marks)
         ranked, error = [], None
         try:
-            result = scoring.rank_category(adapter.to_criteria(criteria), marks, config,
+            result = scoring.rank_category(adapter.to_criteria(criteria), marks, adapter.for_category(config, criteria),
                                            tiers=adapter.to_tiers(edition)) if marks else None
         except scoring.ScoringError as exc:
             result, error = None, exc.message
         for r in result.entries if result else ():
             entry = entries.get(r.entry)
-            ranked.append({
+            item = {
                 "id": int(r.entry), "title": entry.title if entry else "", "rank": r.rank, "total": _str(r.total),
                 "tier": r.tier, "n_judges": r.n_judges, "spread": _str(r.spread),
                 "judge_totals": {j: _str(t) for j, t in sorted(r.judge_totals.items())},
                 "panel_marks": {c: _str(v) for c, v in sorted(r.panel_marks.items())},
                 "trimmed": sorted([list(pair) for pair in r.trimmed]),
                 "agency": _agency(entry.agency) if entry else None,
-            })
+            }
+            # optional keys, present only when they say something: payloads without them hash as before
+            head = (entry.head_name or "").strip() if entry is not None else ""
+            if head and head != (entry.agency.head_name or "").strip():  # the register's is in "agency"
+                item["head_name"] = head
+            if r.fallback:
+                item["fallback"] = True
+            ranked.append(item)
         ranked_ids = {str(r["id"]) for r in ranked}
         categories.append({
             "id": category.id, "name": category.name,

@@ -63,6 +63,7 @@ TAIPEI = ZoneInfo("Asia/Taipei")
 SNAP = 9  # decimals of the floating-point snap inside the formulas (the engine's SNAP_PLACES)
 MAX_WIDTH = 60  # widest column, in character units
 MAX_TEXT = 32767  # Excel's limit on one cell's text
+HEADER_TITLE = 120  # characters of the title in the page header (Excel allows 255 for the whole header)
 COMPRESS_LEVEL = 6  # zlib level of the .xlsx (zip) parts
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -260,6 +261,7 @@ class SheetWriter:
         self.parts: list[str] = []
         self._style_ids: dict[str, int] = {}
         self._letters: list[str] = []
+        self.snapshot_hash: str | None = None  # printed in every page's footer (set by build_workbook)
 
     def set_widths(self, widths: Sequence[int]) -> None:
         for index, width in enumerate(widths, start=1):
@@ -333,13 +335,16 @@ class SheetWriter:
         ws.page_margins.left = ws.page_margins.right = 0.4
         ws.page_margins.top = ws.page_margins.bottom = 0.6
         header = ws.oddHeader
-        header.left.text = title.replace("&", "&&")
+        header.left.text = title[:HEADER_TITLE].replace("&", "&&")  # "&" starts a header code
         header.left.size = 9
         if provisional:
             header.right.text = T.STATUS_PROVISIONAL
             header.right.color = "C00000"
         ws.oddFooter.center.text = "第 &P 頁，共 &N 頁"  # page P of N
         ws.oddFooter.center.size = 9
+        if self.snapshot_hash:  # the frozen snapshot's hash on every printed page
+            ws.oddFooter.right.text = T.PRINT_HASH.format(hash=self.snapshot_hash)
+            ws.oddFooter.right.size = 7
 
 
 def _widths(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: int = 10) -> list[int]:
@@ -413,6 +418,8 @@ def build_workbook(data: WorkbookInput) -> bytes:
     _default_font(wb)
     sheets = {name: wb.create_sheet(name) for name in T.SHEETS}
     writers = {name: SheetWriter(ws, styles) for name, ws in sheets.items()}
+    for writer in writers.values():
+        writer.snapshot_hash = data.snapshot_hash
 
     marks_layout = _marks_sheet(writers[T.SHEET_MARKS], ctx)
     _summary_sheet(writers[T.SHEET_SUMMARY], ctx, marks_layout)
@@ -751,8 +758,8 @@ def _summary_sheet(w: SheetWriter, ctx: Context, layout: MarksLayout) -> None:
         [(T.LABEL_DECIMALS, "bold"), ctx.decimals],
         [(T.LABEL_TIE_BREAK, "bold"), (_tie_break_text(ctx), "wrap")],
     ]
-    if ctx.method == "trimmed" and ctx.trim > 0:
-        rows.append([(T.LABEL_TOO_FEW, "bold"), T.TOO_FEW.get(ctx.too_few, ctx.too_few)])
+    rows.append([(T.LABEL_TOO_FEW, "bold"), T.TOO_FEW.get(ctx.too_few, ctx.too_few)
+                 if ctx.method == "trimmed" and ctx.trim > 0 else T.TOO_FEW_NOT_APPLICABLE])
     rows += [
         [(T.LABEL_TIERS, "bold"), (_tiers_text(ctx), "wrap")],
         [(T.LABEL_COUNTS, "bold"), T.COUNTS_TEXT.format(categories=len(categories), entries=ranked,
@@ -821,7 +828,8 @@ def _ranking_sheet(w: SheetWriter, ctx: Context) -> None:
                          entry["tier"] or "", agency.get("county", ""), T.GEOGRAPHY.get(agency.get("geography"), ""),
                          agency.get("code", ""), entry["id"], entry["n_judges"],
                          (number(entry["spread"]), "num") if entry.get("spread") is not None else None,
-                         T.NOTE_TIED if tied else None])
+                         "；".join(n for n in (T.NOTE_TIED if tied else "",
+                                              T.NOTE_FALLBACK if entry.get("fallback") else "") if n) or None])
         for entry_id in category.get("unranked") or []:
             rows.append([name, None, None, None, None, None, None, None, None, entry_id, 0, None, T.NOTE_UNRANKED])
         if category["error"]:
@@ -1075,13 +1083,12 @@ def _ceremony_sheet(w: SheetWriter, ctx: Context) -> None:
     for order, (category, entry) in enumerate(ceremony_entries(ctx), start=1):
         agency = entry.get("agency") or {}
         template = ctx.data.award_texts.get(entry["tier"]) or ctx.data.default_award_text
+        head = entry.get("head_name") or agency.get("head_name") or ""  # the entry's, else the register's
         text = award_text(template, {
             "agency": agency.get("name", ""), "edition": ctx.edition["name"], "category": category["name"],
-            "tier": entry["tier"], "title": entry["title"], "head": agency.get("head_name", ""),
-            "rank": str(entry["rank"])})
+            "tier": entry["tier"], "title": entry["title"], "head": head, "rank": str(entry["rank"])})
         rows.append([order, category["name"], entry["tier"], entry["rank"], agency.get("name", ""),
-                     agency.get("head_name", ""), entry["title"], (text, "wrap"), agency.get("county", ""),
-                     entry["id"]])
+                     head, entry["title"], (text, "wrap"), agency.get("county", ""), entry["id"]])
     widths = _widths(T.CEREMONY_HEADERS, rows)
     w.set_widths(widths)
     w.ws.freeze_panes = "A2"

@@ -182,6 +182,9 @@ NOTE_NO_ENGINE = "本組無法排名，無系統計算值"  # no engine figure (
 # --- 各組排名 notes -----------------------------------------------------------------------------------
 NOTE_UNRANKED = "未評分（無評審評分）"  # not scored
 NOTE_TIED = "同分並列"  # tied
+NOTE_FALLBACK = "評審人數不足以刪除極端分數，改採平均"  # too few judges to trim: the mean was used
+TOO_FEW_NOT_APPLICABLE = "不適用（未刪除極端分數）"  # not applicable (nothing is trimmed)
+PRINT_HASH = "快照 SHA-256：{hash}"  # snapshot SHA-256 (page header/footer)
 
 # --- geography and participation ---------------------------------------------------------------------
 GEOGRAPHY = {"outlying_island": "離島", "remote": "偏遠", "main_island": "本島"}
@@ -251,8 +254,8 @@ READ_RATIO_HIGH = "評分偏向極端（高於 2）"  # extremes
 READ_CORR_NEGATIVE = "與其他評審看法相反，請了解原因"  # sees the field the other way round
 
 # --- 頒獎典禮名單 ------------------------------------------------------------------------------------
-AWARD_TEXT_DEFAULT = "{agency} 榮獲 {edition} {category} {tier}"
-# default certificate text: agency wins edition category tier
+AWARD_TEXT_DEFAULT = "{category} {tier}"
+# default certificate text (the tier has none of its own): the category and the tier's name
 AWARD_TEXT_FIELDS = ("agency", "edition", "category", "tier", "title", "head", "rank")
 
 # --- 稽核摘要 --------------------------------------------------------------------------------------

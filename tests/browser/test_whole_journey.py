@@ -587,7 +587,7 @@ def engine_ranking(j: Journey, stage_id: int) -> dict[str, dict[str, tuple[int, 
             if not marks:
                 continue
             result = scoring.rank_category(adapter.to_criteria(adapter.criteria_for(category, stage)), marks,
-                                           adapter.stage_config(stage), tiers=adapter.to_tiers(stage.edition))
+                                           adapter.stage_config(stage, category), tiers=adapter.to_tiers(stage.edition))
             out[category.name] = {r.entry: (r.rank, r.total, r.tier) for r in result.entries}
         return out
     return j.db(compute)

@@ -281,7 +281,7 @@ def test_ceremony_run_sheet_order_and_texts(payload):
     assert [r[9] for r in got] == [e["id"] for _c, e in default]
     assert [r[0] for r in got] == list(range(1, len(default) + 1))
     first_category, first = default[0]
-    assert got[0][7] == f"{first['agency']['name']} 榮獲 第3屆透明晶質獎 {first_category} {first['tier']}"
+    assert got[0][7] == f"{first_category} {first['tier']}"  # no text on the tier: category and tier
     assert got[0][5] == first["agency"]["head_name"]
 
     chosen = [default[-1][1]["id"], default[1][1]["id"], 999999]  # an unknown number is ignored
@@ -350,3 +350,47 @@ def test_agreement_sheet_from_diagnostics():
     assert len(flags) == max(1, len(diagnostics["favouritism"]))
     book = open_book(build_workbook(make_input(p, diagnostics={category["id"]: "too few judges"})))
     assert [r[5] for r in rows(book["評分一致性"])] == ["too few judges"]
+
+
+def test_every_other_user_text_is_text_too():
+    """Tier names, certificate texts, category, criterion, edition and stage names and an entry's own
+    head of agency: each formula-looking, each arrives as a string cell; the page header keeps its
+    "&" codes inert; only the builder's formulas are formulas."""
+    import copy
+
+    config = scoring.AggregationConfig(method="mean", decimals=2)
+    p = copy.deepcopy(synthetic_payload(6, 3, 2, config, seed=5, second_category=False))
+    evil = {"tier": "=1+1特優", "category": "+組別", "criterion": "@面向", "edition": "=第3屆&B",
+            "stage": "-書面審查", "entry_head": "=CMD|' /C calc'!A0", "text": "=HYPERLINK(\"x\") {agency}"}
+    old_tier = p["tiers"][0]["name"]
+    p["tiers"][0]["name"] = evil["tier"]
+    category = p["categories"][0]
+    category["name"] = evil["category"]
+    category["criteria"][0]["name"] = evil["criterion"]
+    for entry in category["entries"]:
+        if entry["tier"] == old_tier:
+            entry["tier"] = evil["tier"]
+    winner = next(e for e in category["entries"] if e["tier"] == evil["tier"])
+    winner["head_name"] = evil["entry_head"]
+    p["edition"]["name"], p["stage"]["name"] = evil["edition"], evil["stage"]
+    blob = build_workbook(make_input(p, award_texts={evil["tier"]: evil["text"]}))
+    book = open_book(blob)
+    seen: dict[str, set[str]] = {}
+    certificate = evil["text"].replace("{agency}", winner["agency"]["name"])
+    for ws in book.worksheets:
+        assert ws.oddHeader.left.text.startswith("=第3屆&&B -書面審查"), ws.title  # "&" doubled: no header code
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    assert "HYPERLINK" not in cell.value and "CMD" not in cell.value and "特優" not in cell.value
+                elif isinstance(cell.value, str):
+                    for key, value in {**evil, "text": certificate}.items():
+                        if value in cell.value:
+                            assert cell.data_type == "s"
+                            seen.setdefault(key, set()).add(ws.title)
+    assert {"各組排名", "評分明細", "頒獎典禮名單"} <= seen["tier"]
+    assert {"各組排名", "評分明細", "頒獎典禮名單"} <= seen["category"]
+    assert "評分明細" in seen["criterion"] and "摘要" in seen["edition"] and "摘要" in seen["stage"]
+    assert seen["entry_head"] == {"頒獎典禮名單"} and seen["text"] == {"頒獎典禮名單"}
+    run = {r[9]: r for r in rows(book["頒獎典禮名單"])}
+    assert run[winner["id"]][5] == evil["entry_head"] and run[winner["id"]][7] == certificate
