@@ -9,9 +9,6 @@ confirms that an entry exists.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
-from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -20,7 +17,7 @@ from sqlalchemy import select
 
 from ..auth.access import organizer_required, roles_required
 from ..entries import storage
-from ..entries.attachments import filesize, record_download
+from ..entries.attachments import content_disposition, filesize, neutral_name, record_download
 from ..extensions import db
 from ..models import Assignment, AssignmentStatus, Attachment, Role, ScoreSheet, SheetStatus, Stage, User
 from . import sheets as ops
@@ -46,6 +43,7 @@ def _helpers():
         "has_endpoint": lambda name: name in current_app.view_functions,
         "sheet_state_label": lambda state: str(_state_labels().get(state, state)),
         "size_text": filesize,
+        "neutral_name": neutral_name,
     }
 
 
@@ -184,10 +182,7 @@ def _starts_reading() -> bool:
 
 def _inline_disposition(attachment: Attachment, blind: bool) -> str:
     """``inline`` with the file's name; in a blind stage a neutral name (file names often name the agency)."""
-    name = f"attachment-{attachment.id}.pdf" if blind else attachment.original_name
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._") or f"attachment-{attachment.id}.pdf"
-    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return content_disposition(attachment, neutral_name(attachment) if blind else None, "inline")
 
 
 # --- the organiser's pages -------------------------------------------------------------------------
