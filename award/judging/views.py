@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -32,6 +33,7 @@ judge_required = roles_required(Role.JUDGE)
 
 CONFIRM_ENDPOINT = "ties.confirm"  # the tie check before a sheet opens (award/judging/tie_views.py)
 DOWNLOAD_ENDPOINT = "attachments.download_attachment"
+AUTOSAVE_HEADER = "X-Award-Autosave"  # score-sheet.js saving a draft as the judge leaves the page
 
 
 @bp.context_processor
@@ -113,6 +115,8 @@ def sheet(assignment_id: int):
         return _render_sheet(assignment)
     criteria = ops.criteria_of(assignment.entry, assignment.stage)
     posted = read_sheet(request.form, criteria)
+    if request.headers.get(AUTOSAVE_HEADER) == "1":
+        return _autosave(assignment, criteria, posted)
     problem = posted.confirmation_problem()
     if problem:
         return _render_sheet(assignment, 400, posted=posted, errors=problem, message=problem[CONFIRM_FIELD][0])
@@ -125,6 +129,20 @@ def sheet(assignment_id: int):
         return _render_sheet(assignment, 400, posted=posted, errors=error.fields, message=error.message)
     _flash_saved(saved, criteria, posted.submit)
     return redirect(url_for("judging.sheet", assignment_id=assignment.id), 303)
+
+
+def _autosave(assignment: Assignment, criteria, posted: SheetInput):
+    """The score sheet's script saving a draft as the judge leaves the page (score-sheet.js): the same
+    checks as "Save draft", answered in JSON. Never a submission."""
+    if posted.submit:
+        return jsonify(ok=False, message=_("Submitting needs the form's own button.")), 400
+    try:
+        saved = ops.save_sheet(_user(), assignment, posted.marks, posted.comment, posted.version)
+    except ops.SheetConflict as conflict:
+        return jsonify(ok=False, conflict=True, message=conflict.message), 409
+    except ops.SheetError as error:
+        return jsonify(ok=False, message=error.message, errors=error.fields), 400
+    return jsonify(ok=True, version=saved.version, total=ops.plain(ops.sheet_total(criteria, saved)))
 
 
 def _flash_saved(sheet: ScoreSheet, criteria, submitted: bool) -> None:
