@@ -133,9 +133,7 @@ def sheet(assignment_id: int):
 
 def _autosave(assignment: Assignment, criteria, posted: SheetInput):
     """The score sheet's script saving a draft as the judge leaves the page (score-sheet.js): the same
-    checks as "Save draft", answered in JSON. Never a submission."""
-    if posted.submit:
-        return jsonify(ok=False, message=_("Submitting needs the form's own button.")), 400
+    checks as "Save draft", answered in JSON. Never a submission, whatever was posted."""
     try:
         saved = ops.save_sheet(_user(), assignment, posted.marks, posted.comment, posted.version)
     except ops.SheetConflict as conflict:

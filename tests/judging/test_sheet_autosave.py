@@ -53,9 +53,10 @@ def test_a_leave_save_never_submits(judging_app, world):
     judge1 = login_client(judging_app, "judge1")
     data = form(world, ["80", "70", "60", "50", "40"], version=0, action="submit", confirm=True)
     response = _post(judge1, world, data)
-    assert response.status_code == 400 and response.json["ok"] is False
+    assert response.status_code == 200 and response.json["ok"] is True
     with judging_app.app_context():
-        assert sheet_of(world, "judge1", "甲") is None
+        sheet = sheet_of(world, "judge1", "甲")
+        assert sheet.status is SheetStatus.DRAFT and sheet.submitted_at is None  # saved, not submitted
 
 
 def test_nobody_else_saves_through_it(judging_app, world):
