@@ -337,15 +337,32 @@ def _start(live_server, session, entry_id, data) -> str:
     return urlsplit(created.headers["Location"]).path
 
 
+def _wait_until_receiving(app, url, seconds=15.0):
+    """Until the server has written part of a chunk: it holds the upload's lock while it does."""
+    part = upload_root_of(app) / "tus" / f"{url[-32:]}.part"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if part.exists() and part.stat().st_size > 0:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the slow chunk never started arriving")
+
+
+def upload_root_of(app):
+    from pathlib import Path
+
+    return Path(app.config["UPLOAD_FOLDER"])
+
+
 def test_a_patch_arriving_while_another_is_received_is_refused(attachments_app, live_server, draft_entry):
     data = big_pdf(300 * 1024)
     session = live_session(live_server, "penghu")
     url = _start(live_server, session, draft_entry, data)
     results: dict[str, int] = {}
     slow = threading.Thread(target=_raw_patch, args=(live_server, session, url, 0,
-                                                     [data[:100_000], data[100_000:]], 1.0, results, "slow"))
+                                                     [data[:100_000], data[100_000:]], 2.0, results, "slow"))
     slow.start()
-    time.sleep(0.4)  # the slow one holds the upload now
+    _wait_until_receiving(attachments_app, url)  # the slow one holds the upload now
     rival = b"%PDF-1.4 " + b"R" * (len(data) - 9)
     results["rival"] = _raw_patch(live_server, session, url, 0, [rival])
     slow.join(timeout=30)
@@ -387,9 +404,9 @@ def test_a_delete_while_a_chunk_is_received_waits_its_turn(attachments_app, live
     url = _start(live_server, session, draft_entry, data)
     results: dict[str, int] = {}
     slow = threading.Thread(target=_raw_patch, args=(live_server, session, url, 0,
-                                                     [data[:50_000], data[50_000:100_000]], 1.0, results, "slow"))
+                                                     [data[:70_000], data[70_000:100_000]], 2.0, results, "slow"))
     slow.start()
-    time.sleep(0.4)
+    _wait_until_receiving(attachments_app, url)
     deleted = session.delete(f"{live_server}{url}", headers=TUS, timeout=10)
     slow.join(timeout=30)
     assert deleted.status_code == 409 and results == {"slow": 204}
