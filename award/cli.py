@@ -208,7 +208,8 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
     from .backup.cli import backup_command, restore_command
+    from .entries.cli import uploads_group
     from .privacy.cli import retention_group
 
-    for command in (backup_command, restore_command, retention_group):
+    for command in (backup_command, restore_command, retention_group, uploads_group):
         app.cli.add_command(command)

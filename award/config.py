@@ -55,6 +55,9 @@ class Defaults:
     # Public base URL used in e-mailed links when no request is active (CLI).
     PUBLIC_BASE_URL = "http://localhost:5000"
 
+    # `award uploads purge` removes a resumable (tus) upload left unfinished with no chunk for this long.
+    TUS_EXPIRY = timedelta(days=7)
+
     # Personal data (個人資料保護法): days after an edition's results are final (its closing date)
     # before `award retention run` removes the personal data no longer needed for the record.
     PERSONAL_DATA_RETENTION_DAYS = 365

@@ -5,10 +5,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, ValidationError, Length, Optional, Regexp
 
 from ..labels import GEOGRAPHY, LEVEL
 from ..models import COUNTIES
+from .geography import geography_problem
 from .importer import CODE_PATTERN, MAX_LENGTH, clean_code
 
 UPDATE_EXISTING, ADD_ONLY = "update", "add"
@@ -48,6 +49,10 @@ class AgencyForm(FlaskForm):
                           validators=[Optional(), Length(max=MAX_LENGTH["address"])])
     phone = StringField(_l("Telephone"), filters=[_blank_to_none],
                         validators=[Optional(), Length(max=MAX_LENGTH["phone"])])
+
+    def validate_geography(self, field):
+        if reason := geography_problem(self.county.data, field.data):
+            raise ValidationError(reason)
 
 
 class ImportForm(FlaskForm):

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 from ..models import COUNTIES, AgencyLevel, Geography
 from ..spreadsheets import cell_text
+from .geography import geography_problem
 
 MAX_ROWS = 5000  # data rows in one import
 MAX_BYTES = 5 * 1024 * 1024  # the uploaded file
@@ -428,6 +429,8 @@ def _record(number: int, values: Mapping[str, str], columns: Mapping[str, int],
     if values["county"] and county is None:
         problems.append(_problem(number, "county", values["county"], _(
             "Unknown county or city. Use the full name, for example 臺東縣 or 新北市.")))
+    if county and geography and (reason := geography_problem(county, geography)):
+        problems.append(_problem(number, "geography", values["geography"], reason))
     if problems:
         return None
     return AgencyRecord(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased, joinedload
 from ..audit import record
 from ..extensions import db
 from ..models import COUNTIES, Agency, AgencyLevel, Geography, User
+from .geography import geography_problem
 from .importer import (CODE_PATTERN, MAX_LENGTH, AgencyRecord, RegisteredAgency, RowProblem, SheetError,
                        check_rows, read_sheet)
 
@@ -126,6 +127,8 @@ def _check(data: AgencyData, agency: Agency | None) -> None:
             raise AgencyError(_("The value is longer than %(n)d characters.", n=limit), name)
     if data.county not in COUNTIES:
         raise AgencyError(_("Unknown county or city. Use the full name, for example 臺東縣 or 新北市."), "county")
+    if reason := geography_problem(data.county, data.geography):
+        raise AgencyError(reason, "geography")
     taken = db.session.scalar(select(Agency.id).where(Agency.code == data.code))
     if taken is not None and (agency is None or taken != agency.id):
         raise AgencyError(_duplicate_code(data.code), "code")

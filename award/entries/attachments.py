@@ -29,6 +29,7 @@ from ..models import Attachment, Entry, Role, User, utcnow
 from ..urls import safe_next
 from . import storage
 from .filetypes import ALLOWED_EXTENSIONS, FileRefused, allowed_types_text, kind_description, safe_name, sniff
+from ..judging.rules import judges_blind
 from .rules import EntryError, can_view_entry, ensure_editable
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,8 @@ def download_view(entry_id: int, attachment_id: int):
         record_download(attachment, _user())
     response = send_file(path, mimetype=attachment.content_type, conditional=True, etag=attachment.sha256,
                          last_modified=attachment.uploaded_at, max_age=None)
-    response.headers["Content-Disposition"] = content_disposition(attachment)
+    blind = judges_blind(current_user, entry)  # a judge in a blind stage gets a neutral file name
+    response.headers["Content-Disposition"] = content_disposition(attachment, neutral_name(attachment) if blind else None)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "sandbox"
@@ -319,17 +321,29 @@ def _starts_download() -> bool:
     return not ranges or ranges[0][0] == 0
 
 
-def content_disposition(attachment: Attachment) -> str:
-    """``attachment`` with an ASCII fallback name and the real one (CJK too) as RFC 5987 filename*."""
-    name = attachment.original_name
+def neutral_name(attachment: Attachment) -> str:
+    """The name a judge in a blind stage sees: ``entry-17-attachment-2.pdf`` (the file's place among the
+    entry's attachments and its allowed extension), since file names often name the agency."""
+    entry = attachment.entry
+    files = entry.active_attachments if attachment.removed_at is None else entry.attachments
+    number = next((n for n, a in enumerate(files, 1) if a.id == attachment.id), attachment.id)
+    ext = os.path.splitext(attachment.original_name)[1].lower()
+    ext = ext if ext in ALLOWED_EXTENSIONS else ""
+    return f"entry-{entry.id}-attachment-{number}{ext}"
+
+
+def content_disposition(attachment: Attachment, name: str | None = None, disposition: str = "attachment") -> str:
+    """``attachment`` with an ASCII fallback name and the real one (CJK too) as RFC 5987 filename*;
+    ``name`` replaces the real name (a blind stage's neutral name)."""
+    name = name or attachment.original_name
     stem, ext = os.path.splitext(name)
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     ascii_stem = re.sub(r"[^A-Za-z0-9._ -]+", "_", ascii_stem).strip(" ._")
     fallback = (ascii_stem or f"attachment-{attachment.id}") + re.sub(r"[^A-Za-z0-9.]", "", ext)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 __all__ = [
     "FileRefused", "Limits", "TooLarge", "add_attachment", "bp", "check_size", "commit_or_discard", "filesize",
-    "limits_for", "record_download", "remove_attachment", "stage_attachment",
+    "limits_for", "neutral_name", "record_download", "remove_attachment", "stage_attachment",
 ]

@@ -237,9 +237,15 @@ def complete_upload(upload: TusUpload, user: User) -> int:
 
 # --- protocol helpers ---------------------------------------------------------------------------
 
+def _small_int(text: str, digits: int = 18) -> int | None:
+    """A plain ASCII decimal of at most ``digits`` digits, else None (``str.isdigit`` also accepts
+    "²" and "１", which ``int`` then refuses or reads)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
+
+
 def _int_header(name: str) -> int | None:
-    value = request.headers.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return _small_int(request.headers.get(name, ""))
 
 
 def parse_metadata(header: str) -> dict[str, str] | None:
@@ -327,9 +333,10 @@ def create():
         return _error(400, _("The upload's length must be given when it starts."))
     length = _int_header("Upload-Length")
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
-    if length is None or metadata is None or not metadata.get("entry_id", "").isdigit():
+    entry_id = _small_int(metadata.get("entry_id", ""), digits=9) if metadata is not None else None
+    if length is None or entry_id is None:
         return _error(400, _("The upload request is incomplete (length, entry or file name missing)."))
-    entry = db.session.get(Entry, int(metadata["entry_id"]))
+    entry = db.session.get(Entry, entry_id)
     if entry is None or entry.agency_id != user.agency_id:
         abort(404)
     try:
@@ -380,6 +387,9 @@ def append(upload_id: str):
         return problem
     if is_expired(upload):
         return _gone(upload)
+    if upload.attachment_id is not None:  # finished: its part file is gone, there is nothing to add to
+        return _error(409, _("The chunk does not continue where the upload stands; the upload resumes from "
+                             "the server's offset."), **_offset_headers(upload))
     with _locked_part(upload.id) as part:
         if part is None:
             return _error(409, _("A chunk of this upload is being received; try again in a moment."))

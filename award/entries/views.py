@@ -63,9 +63,13 @@ def _user():
 
 
 def _visible_entry(entry_id: int) -> Entry:
-    """An entry the user may see; anything else is "not found" (its existence is not confirmed)."""
+    """An entry the user may see; anything else is "not found" (its existence is not confirmed).
+
+    These pages are the agency's and the organiser's: they name the agency and its contacts. A judge
+    reads an assigned entry on the score sheet (which hides the agency in a blind stage) and fetches
+    its files through the attachment endpoints, never here."""
     entry = db.session.get(Entry, entry_id)
-    if entry is None or not can_view_entry(current_user, entry):
+    if entry is None or current_user.is_judge or not can_view_entry(current_user, entry):
         abort(404)
     return entry
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Agency, Assignment, AssignmentStatus, Entry, Tie, User
+from ..models import Agency, Assignment, AssignmentStatus, Entry, Stage, Tie, User
 
 
 def tied_agency_ids(judge_id: int) -> set[int]:
@@ -55,3 +55,16 @@ def judge_may_view(user: User, entry: Entry, stage_id: int | None = None) -> boo
     if confirmed_assignment(user.id, entry.id, stage_id) is None:
         return False
     return not is_conflicted(user.id, entry.agency_id)
+
+
+def judges_blind(user: User, entry: Entry) -> bool:
+    """Whether the judge reviews this entry in a blind stage (any of their confirmed assignments to
+    it): then nothing they are shown may name the agency, file names included."""
+    if not user.is_judge:
+        return False
+    return db.session.scalar(
+        select(Assignment.id).join(Stage, Stage.id == Assignment.stage_id).where(
+            Assignment.judge_id == user.id, Assignment.entry_id == entry.id,
+            Assignment.status == AssignmentStatus.CONFIRMED, Stage.blind.is_(True),
+        ).limit(1)
+    ) is not None

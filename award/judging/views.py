@@ -9,18 +9,16 @@ confirms that an entry exists.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
-from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..auth.access import organizer_required, roles_required
 from ..entries import storage
-from ..entries.attachments import filesize, record_download
+from ..entries.attachments import content_disposition, filesize, neutral_name, record_download
 from ..extensions import db
 from ..models import Assignment, AssignmentStatus, Attachment, Role, ScoreSheet, SheetStatus, Stage, User
 from . import sheets as ops
@@ -35,6 +33,7 @@ judge_required = roles_required(Role.JUDGE)
 
 CONFIRM_ENDPOINT = "ties.confirm"  # the tie check before a sheet opens (award/judging/tie_views.py)
 DOWNLOAD_ENDPOINT = "attachments.download_attachment"
+AUTOSAVE_HEADER = "X-Award-Autosave"  # score-sheet.js saving a draft as the judge leaves the page
 
 
 @bp.context_processor
@@ -46,6 +45,7 @@ def _helpers():
         "has_endpoint": lambda name: name in current_app.view_functions,
         "sheet_state_label": lambda state: str(_state_labels().get(state, state)),
         "size_text": filesize,
+        "neutral_name": neutral_name,
     }
 
 
@@ -115,6 +115,8 @@ def sheet(assignment_id: int):
         return _render_sheet(assignment)
     criteria = ops.criteria_of(assignment.entry, assignment.stage)
     posted = read_sheet(request.form, criteria)
+    if request.headers.get(AUTOSAVE_HEADER) == "1":
+        return _autosave(assignment, criteria, posted)
     problem = posted.confirmation_problem()
     if problem:
         return _render_sheet(assignment, 400, posted=posted, errors=problem, message=problem[CONFIRM_FIELD][0])
@@ -127,6 +129,18 @@ def sheet(assignment_id: int):
         return _render_sheet(assignment, 400, posted=posted, errors=error.fields, message=error.message)
     _flash_saved(saved, criteria, posted.submit)
     return redirect(url_for("judging.sheet", assignment_id=assignment.id), 303)
+
+
+def _autosave(assignment: Assignment, criteria, posted: SheetInput):
+    """The score sheet's script saving a draft as the judge leaves the page (score-sheet.js): the same
+    checks as "Save draft", answered in JSON. Never a submission, whatever was posted."""
+    try:
+        saved = ops.save_sheet(_user(), assignment, posted.marks, posted.comment, posted.version)
+    except ops.SheetConflict as conflict:
+        return jsonify(ok=False, conflict=True, message=conflict.message), 409
+    except ops.SheetError as error:
+        return jsonify(ok=False, message=error.message, errors=error.fields), 400
+    return jsonify(ok=True, version=saved.version, total=ops.plain(ops.sheet_total(criteria, saved)))
 
 
 def _flash_saved(sheet: ScoreSheet, criteria, submitted: bool) -> None:
@@ -184,10 +198,7 @@ def _starts_reading() -> bool:
 
 def _inline_disposition(attachment: Attachment, blind: bool) -> str:
     """``inline`` with the file's name; in a blind stage a neutral name (file names often name the agency)."""
-    name = f"attachment-{attachment.id}.pdf" if blind else attachment.original_name
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._") or f"attachment-{attachment.id}.pdf"
-    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return content_disposition(attachment, neutral_name(attachment) if blind else None, "inline")
 
 
 # --- the organiser's pages -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ judging URL."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from award.extensions import db
 from award.judging import assign_ops
-from award.models import Assignment, AssignmentStatus, AuditEvent, Tie, TieKind
+from award.models import AssignmentStatus, AuditEvent, Tie, TieKind
 
 TAITUNG, GREEN_ISLAND, PENGHU = "DEMO-C4000", "DEMO-C4010", "DEMO-C1000"
 SECRET_TITLE, SECRET_SUMMARY = "SECRET-TITLE-4b1e", "SECRET-SUMMARY-90ac"
@@ -164,7 +165,16 @@ def test_dashboard_snippet_renders(jw, app, green):
     assert f"/judging/ties/confirm/{assignment.id}" in html and SECRET_TITLE not in html
 
 
-# --- every judging URL: a conflicted or unassigned judge gets nothing ---------------------------
+# --- every URL: a conflicted or unassigned judge gets nothing of the entry ------------------------
+
+SECRET_SECTION, SECRET_FILE = "SECRET-SECTION-77d2", "SECRET-FILE-NAME-5c3a.pdf"
+SECRET_BYTES, SECRET_COMMENT, SECRET_OVERALL = "SECRET-FILE-BYTES-e09f", "SECRET-COMMENT-13f7", "SECRET-OVERALL-a4c8"
+JUDGE1_MARKS = ("73.5", "61.5", "77.5", "59.5", "66.5")  # judge1's marks on the entry: nobody else's to see
+SECRETS = (SECRET_TITLE, SECRET_SUMMARY, SECRET_SECTION, SECRET_FILE, SECRET_BYTES, SECRET_COMMENT, SECRET_OVERALL)
+SKIPPED = {"static", "auth.logout", "main.set_language"}  # no entry data; they would end the visit
+ENTRY_ENDPOINTS = ("ties.", "judging_admin.", "judging.", "offline.", "attachments.", "entries.", "results.",
+                   "exports.", "uploads.")
+
 
 def _fill(rule, values) -> str | None:
     url = rule.rule
@@ -175,35 +185,125 @@ def _fill(rule, values) -> str | None:
     return url
 
 
-@pytest.mark.parametrize("who", ["judge2", "judge3"])
-def test_every_judging_url_gives_a_conflicted_or_unassigned_judge_nothing(jw, app, green, who):
-    """judge1 is assigned and confirmed; judge2 has no assignment; judge3 is tied to the agency's
-    supervisor and their assignment ended. Neither sees the entry at any judging URL."""
+def _text_of(response) -> str:
+    """What a response shows: the text of a page or JSON, every cell of a workbook, the bytes of a file."""
+    import zipfile
+
+    body = response.get_data()
+    if body[:2] == b"PK":
+        try:
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(io.BytesIO(body))
+            cells = [str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row
+                     if c.value is not None]
+            return "\n".join(cells) + "\n" + body.decode("latin-1")
+        except (zipfile.BadZipFile, KeyError, ValueError):
+            pass
+    return body.decode("utf-8", errors="replace") + "\n" + str(response.headers)
+
+
+@pytest.fixture
+def secret_world(jw, green):
+    """The entry of 綠島鄉公所 with secret texts and a file, judge1's submitted marks on it, judge1
+    also on 澎湖's entry, the stage open with its discussion open (the panel sees each other's marks)."""
+    from datetime import timedelta
+
+    from award.entries import storage
+    from award.judging.sheets import save_sheet
+    from award.models import Attachment, EntrySection, utcnow
+
+    stage = jw.stage()
+    stage.opens_at, stage.closes_at = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
+    stage.discussion_open = True
+    criteria = list(green.category.criteria)
+    green.sections = [EntrySection(criterion_id=c.id, text=f"{SECRET_SECTION}-{c.id}") for c in criteria]
+    blob = storage.save_stream(io.BytesIO(b"%PDF-1.7\n% " + SECRET_BYTES.encode() + b"\n%%EOF\n"), 1024 * 1024)
+    pdf = Attachment(entry_id=green.id, original_name=SECRET_FILE, kind="pdf", content_type="application/pdf",
+                     size=blob.size, sha256=blob.sha256, storage_key=blob.key)
+    db.session.add(pdf)
+    db.session.commit()
+    penghu = jw.entry(PENGHU, title="澎湖的參獎案")
     a1 = jw.assign(green, "judge1", AssignmentStatus.CONFIRMED)
-    a3 = jw.assign(green, "judge3")
-    jw.sheet(green, "judge1")
-    jw.client("organizer").post("/judging/ties/register", data={
-        "judge_id": jw.user("judge3").id, "agency_id": jw.agency(TAITUNG).id, "kind": "oversight"})
-    assert jw.refresh(a3).status is AssignmentStatus.CONFLICTED
-    values = {"assignment_id": a1.id if who == "judge2" else a3.id, "stage_id": jw.stage().id,
-              "entry_id": green.id, "judge_id": jw.user("judge1").id, "category_id": green.category_id,
-              "tie_id": db.session.scalar(select(Tie.id)), "sheet_id": 1, "agency_id": green.agency_id}
-    client = jw.client(who)
-    checked = 0
+    jw.assign(penghu, "judge1", AssignmentStatus.CONFIRMED)
+    marks = {c.id: (score, f"{SECRET_COMMENT}-{c.id}") for c, score in zip(criteria, JUDGE1_MARKS)}
+    save_sheet(jw.user("judge1"), a1, marks, SECRET_OVERALL, base_version=0, submit=True)
+    return {"a1": a1, "pdf": pdf.id, "penghu": penghu, "stage": stage}
+
+
+@pytest.mark.parametrize("who", ["judge2", "judge3", "judge3-confirmed"])
+def test_every_url_gives_a_conflicted_or_unassigned_judge_nothing_of_the_entry(jw, app, green, secret_world, who):
+    """judge1 is assigned, confirmed and has submitted marks. judge2 has no assignment to the entry;
+    judge3's assignment ended when the organiser registered a tie to 臺東縣政府 (the supervisor);
+    "judge3-confirmed" confirmed theirs before a tie to 綠島鄉公所 itself was entered straight into
+    the register (the assignment still says confirmed: only the tie check stands between). Each also
+    has a confirmed assignment to 澎湖's entry, so their dashboard, discussion and offline sheets are
+    full pages. At no URL, with any id, does the visitor see the entry's texts, its file (name or
+    bytes) or judge1's marks and comments."""
+    from award.models import ScoreSheet
+
+    visitor = who.split("-")[0]
+    own = jw.assign(secret_world["penghu"], visitor, AssignmentStatus.CONFIRMED)
+    mine = None
+    if who == "judge3":
+        mine = jw.assign(green, "judge3")
+        jw.client("organizer").post("/judging/ties/register", data={
+            "judge_id": jw.user("judge3").id, "agency_id": jw.agency(TAITUNG).id, "kind": "oversight"})
+        assert jw.refresh(mine).status is AssignmentStatus.CONFLICTED
+    elif who == "judge3-confirmed":
+        mine = jw.assign(green, "judge3", AssignmentStatus.CONFIRMED)
+        jw.tie("judge3", GREEN_ISLAND)
+        assert jw.refresh(mine).status is AssignmentStatus.CONFIRMED
+    a1 = secret_world["a1"]
+    sheet_id = db.session.scalar(select(ScoreSheet.id).where(ScoreSheet.judge_id == jw.user("judge1").id,
+                                                            ScoreSheet.entry_id == green.id))
+    base = {"stage_id": jw.stage().id, "entry_id": green.id, "judge_id": jw.user("judge1").id,
+            "category_id": green.category_id, "tie_id": db.session.scalar(select(Tie.id)) or 1, "sheet_id": sheet_id,
+            "agency_id": green.agency_id, "attachment_id": secret_world["pdf"], "number": 1, "snapshot_id": 1,
+            "edition_id": jw.edition().id, "tier_id": 1, "user_id": jw.user("judge1").id, "token": "x",
+            "upload_id": "0" * 32, "file_format": "xlsx"}
+    assignment_ids = [a1.id] + ([mine.id] if mine is not None else [])
+    client = jw.client(visitor)
+    before = jw.audit_count()
+    seen: set[str] = set()
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith(("ties.", "judging_admin.", "judging.")):
+        if rule.endpoint in SKIPPED:
             continue
-        url = _fill(rule, values)
-        if url is None:
-            continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(url, method=method, data={})
-            body = response.get_data(as_text=True)
-            assert SECRET_TITLE not in body and SECRET_SUMMARY not in body, f"{method} {url}"
-            if rule.endpoint not in ("ties.mine", "judging.dashboard"):  # a judge's own pages
-                assert response.status_code in (403, 404), f"{method} {url} gave {response.status_code}"
-            checked += 1
-    assert checked >= 10
-    # Nothing changed: judge1's assignment is untouched, no tie was declared by the visitor.
+        for assignment_id in assignment_ids:
+            url = _fill(rule, {**base, "assignment_id": assignment_id})
+            if url is None:
+                raise AssertionError(f"no value for an argument of {rule.rule}: add it to the walk")
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={})
+                shown = _text_of(response)
+                for secret in SECRETS:
+                    assert secret not in shown, f"{method} {url} shows {secret}"
+                if rule.endpoint.startswith(("judging.", "ties.", "offline.", "results.", "exports.")) \
+                        and method == "GET" and response.status_code == 200:
+                    for mark in JUDGE1_MARKS:
+                        assert mark not in shown, f"{method} {url} shows judge1's mark {mark}"
+                if rule.endpoint.startswith(ENTRY_ENDPOINTS) and {
+                        "entry_id", "assignment_id", "attachment_id", "sheet_id"} & rule.arguments:
+                    assert response.status_code in (302, 400, 403, 404, 405, 412), \
+                        f"{method} {url} gave {response.status_code}"
+                seen.add(rule.endpoint)
+    for endpoint in ("judging.sheet", "judging.view_pdf", "attachments.download_attachment", "offline.download",
+                     "judging.discussion", "judging.dashboard", "entries.show_entry", "entries.receipt",
+                     "ties.confirm", "judging.reopen", "judging.stage_sheets", "results.stage"):
+        assert endpoint in seen, endpoint
+    # The visitor's own pages did open (so the checks above looked at real pages, not only refusals).
+    dashboard = client.get("/judging/")
+    assert dashboard.status_code == 200
+    assert client.get(f"/judging/ties/confirm/{own.id}").status_code in (200, 302)
+    workbook = client.get(f"/judging/offline/stages/{jw.stage().id}.xlsx")
+    assert workbook.status_code == 200 and "澎湖的參獎案" in _text_of(workbook)
+    assert SECRET_TITLE not in _text_of(workbook)
+    discussion = client.get(f"/judging/stages/{jw.stage().id}/discussion")
+    assert discussion.status_code == 200 and SECRET_TITLE not in _text_of(discussion)
+    # Nothing of judge1's changed, and the visitor declared no tie.
+    db.session.expire_all()
     assert jw.refresh(a1).status is AssignmentStatus.CONFIRMED
-    assert db.session.scalar(select(Assignment.status).where(Assignment.id == a3.id)) is AssignmentStatus.CONFLICTED
+    sheet = db.session.get(ScoreSheet, sheet_id)
+    assert sheet.status.value == "submitted" and not sheet.excluded
+    assert jw.actions().count("tie_declared") == 0
+    assert jw.audit_count() >= before

@@ -10,6 +10,12 @@
  *   <form id="score-form"> with input.mark-input[data-weight][data-max][data-min][data-comment=<textarea id>]
  *   and <output id="live-total">; the comment's hint is <p id="<textarea id>-hint">.
  * Total = Σ weight × mark / max over the marks typed so far, rounded half-up to 2 decimals.
+ *
+ * Leaving the page (a link, closing the tab, switching to another tab) with changes not yet saved
+ * saves them as a draft: the form's own POST with the header X-Award-Autosave: 1 and keepalive, so it
+ * survives the page's unloading; the server answers JSON {ok, version}. The page's version follows, so
+ * a later "Save draft" is no conflict; a page restored from the back/forward cache reloads. A
+ * submission is never made this way.
  */
 (function () {
   "use strict";
@@ -60,4 +66,58 @@
 
   form.addEventListener("input", update);
   update();
+
+  // --- saving on leave ------------------------------------------------------------------------------
+
+  var versionInput = form.querySelector("input[name=version]");
+  var target = form.getAttribute("action"); // not form.action: the buttons named "action" shadow it
+  var submitting = false, inFlight = null, sentOnLeave = false;
+
+  function draftData() {
+    var data = new URLSearchParams(new FormData(form));
+    data.delete("confirm_final");
+    data.delete("action");
+    return data;
+  }
+  var savedText = draftData().toString();
+
+  function saveOnLeave() {
+    if (submitting || inFlight || !window.fetch) return;
+    var data = draftData();
+    var text = data.toString();
+    if (text === savedText) return;
+    savedText = text;
+    sentOnLeave = true;
+    inFlight = fetch(target, {
+      method: "POST", body: data, keepalive: true, credentials: "same-origin",
+      headers: { "X-Award-Autosave": "1", "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (body && body.ok && versionInput) versionInput.value = String(body.version);
+        else savedText = null; // not saved: the form keeps the text, the next leave tries again
+      });
+    }).catch(function () { savedText = null; }).then(function () { inFlight = null; });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") saveOnLeave();
+  });
+  window.addEventListener("pagehide", saveOnLeave);
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && sentOnLeave) window.location.reload(); // show what the server now holds
+  });
+
+  // "Save draft" / "Submit" post the whole form: let a save on leave finish first (its new version).
+  form.addEventListener("submit", function (event) {
+    if (inFlight) {
+      event.preventDefault();
+      var submitter = event.submitter || null;
+      inFlight.then(function () {
+        if (form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+      });
+      return;
+    }
+    submitting = true;
+    window.setTimeout(function () { submitting = false; }, 30000); // the post failed and the page stayed
+  });
 })();
