@@ -6,6 +6,8 @@ tests/entries/conftest.py registers the entries blueprints on ``app`` until crea
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import re
 import stat
@@ -185,3 +187,31 @@ def live_session(base_url: str, who: str) -> requests.Session:
 
 def cookie_header(session: requests.Session) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+# tus 1.0 requests through the test client
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def tus_metadata(**values: str) -> str:
+    """An Upload-Metadata header: comma-separated ``key base64(value)`` pairs."""
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+def tus_create(client, entry_id, length, filename="成果報告.pdf", **headers):
+    return client.post("/uploads/tus/", headers={
+        **TUS, "Upload-Length": str(length),
+        "Upload-Metadata": tus_metadata(entry_id=str(entry_id), filename=filename), **headers})
+
+
+def tus_patch(client, url, data, offset, **headers):
+    return client.patch(url, data=data, headers={
+        **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset), **headers})
+
+
+def sha1_header(data: bytes) -> str:
+    return "sha1 " + base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode()
+
+
+def part_files(app) -> list[Path]:
+    return [p for p in stored_files(app) if p.suffix == ".part"]

@@ -16,36 +16,15 @@ from attachments_support import (  # noqa: F401  (fixtures)
     attachments, attachments_app, big_pdf, client_as, cookie_header, draft_entry, live_server, live_session,
     penghu_client, set_limits, stored_files, tus_uploads,
 )
+from attachments_support import TUS, part_files, sha1_header
+from attachments_support import tus_create as create, tus_metadata as _meta, tus_patch as patch
 from award.extensions import db
 from award.models import Agency, Edition, Entry, TusUpload
 from sqlalchemy import select
 
-TUS = {"Tus-Resumable": "1.0.0"}
 MIB = 1024 * 1024
 KEPT = 1000  # bytes received before each hostile request
 
-
-def _meta(**values: str) -> str:
-    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
-
-
-def create(client, entry_id, length, filename="成果報告.pdf", **headers):
-    return client.post("/uploads/tus/", headers={
-        **TUS, "Upload-Length": str(length), "Upload-Metadata": _meta(entry_id=str(entry_id), filename=filename),
-        **headers})
-
-
-def patch(client, url, data, offset, **headers):
-    return client.patch(url, data=data, headers={
-        **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset), **headers})
-
-
-def sha1_header(data: bytes) -> str:
-    return "sha1 " + base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode()
-
-
-def part_files(app):
-    return [p for p in stored_files(app) if p.suffix == ".part"]
 
 
 @pytest.fixture

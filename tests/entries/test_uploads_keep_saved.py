@@ -3,7 +3,6 @@ draft's texts (and their version, so the next save is no conflict) and the files
 
 from __future__ import annotations
 
-import base64
 import hashlib
 
 import pytest
@@ -11,17 +10,13 @@ from attachments_support import (  # noqa: F401  (fixtures)
     attachments, attachments_app, big_pdf, blob_files, corpus, penghu_client, set_limits, stored_files, tus_uploads,
     upload,
 )
+from attachments_support import tus_create, tus_patch
 from award.extensions import db
 from award.models import Entry
 from entries_helpers import start
 
-TUS = {"Tus-Resumable": "1.0.0"}
 HOSTILE = ["exe_as_pdf", "docm_macro", "docx_hiding_vba", "svg_script", "html_as_docx", "pdf_html_polyglot",
            "ratio_bomb", "truncated_pdf", "empty"]
-
-
-def _meta(**values: str) -> str:
-    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
 
 def _snapshot(app, entry_id):
@@ -117,14 +112,12 @@ def test_a_form_upload_with_no_file_or_a_bad_token_keeps_everything(attachments_
 # --- tus -----------------------------------------------------------------------------------------------
 
 def _tus_upload(client, entry_id, name, data, chunk=4096):
-    created = client.post("/uploads/tus/", headers={
-        **TUS, "Upload-Length": str(len(data)), "Upload-Metadata": _meta(entry_id=str(entry_id), filename=name)})
+    created = tus_create(client, entry_id, len(data), filename=name)
     if created.status_code != 201:
         return created
     url, offset, response = created.headers["Location"], 0, None
     while offset < len(data):
-        response = client.patch(url, data=data[offset:offset + chunk], headers={
-            **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)})
+        response = tus_patch(client, url, data[offset:offset + chunk], offset)
         if response.status_code != 204:
             return response
         offset = int(response.headers["Upload-Offset"])

@@ -3,7 +3,6 @@ audited; a file an attachment row names never does."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -16,25 +15,19 @@ from attachments_support import (  # noqa: F401  (fixtures)
     attachments, attachments_app, big_pdf, blob_files, corpus, draft_entry, penghu_client, stored_files, tus_uploads,
     upload, upload_root,
 )
+from attachments_support import tus_create, tus_patch
 from award.extensions import db
 from award.models import Attachment, AuditEvent, TusUpload, utcnow
 
-TUS = {"Tus-Resumable": "1.0.0"}
 DAY = 86400
 
 
-def _meta(**values: str) -> str:
-    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
-
-
 def _start(client, entry_id, data: bytes, sent: int, name="半途.pdf") -> str:
-    created = client.post("/uploads/tus/", headers={
-        **TUS, "Upload-Length": str(len(data)), "Upload-Metadata": _meta(entry_id=str(entry_id), filename=name)})
+    created = tus_create(client, entry_id, len(data), filename=name)
     assert created.status_code == 201
     url = created.headers["Location"]
     if sent:
-        assert client.patch(url, data=data[:sent], headers={
-            **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}).status_code == 204
+        assert tus_patch(client, url, data[:sent], 0).status_code == 204
     return url[-32:]
 
 
@@ -98,8 +91,7 @@ def folder(attachments_app, penghu_client, draft_entry):
         "live": _start(penghu_client, draft_entry, data, 300),  # still resumable: stays
         "finished": _start(penghu_client, draft_entry, data, 0, name="完成.pdf"),
     }
-    assert penghu_client.patch(f"/uploads/tus/{things['finished']}", data=data, headers={
-        **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}).status_code == 204
+    assert tus_patch(penghu_client, f"/uploads/tus/{things['finished']}", data, 0).status_code == 204
     _last_chunk(app, things["abandoned"], 8)
     _last_chunk(app, things["recent"], 2)
     _last_chunk(app, things["finished"], 10)  # its row goes, its attachment stays
@@ -210,8 +202,7 @@ def test_an_upload_resumed_after_a_dry_run_is_unaffected(attachments_app, penghu
     upload_id = _start(penghu_client, draft_entry, data, 1000)
     _purge(app, "--dry-run")
     _purge(app)
-    done = penghu_client.patch(f"/uploads/tus/{upload_id}", data=data[1000:], headers={
-        **TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "1000"})
+    done = tus_patch(penghu_client, f"/uploads/tus/{upload_id}", data[1000:], 1000)
     assert done.status_code == 204
     with app.app_context():
         assert db.session.scalar(select(Attachment.size).where(Attachment.original_name == "半途.pdf")) == len(data)
