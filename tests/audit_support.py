@@ -8,9 +8,11 @@ triggers and creating them again.
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from award.audit import triggers
 from award.extensions import db
@@ -37,7 +39,24 @@ def audit_guard_lifted():
 
 
 def empty_all_tables() -> None:
-    """Empty every table, the audit tables too, in one transaction (the guard is back on at the end)."""
+    """Empty every table, the audit tables too, in one transaction (the guard is back on at the end).
+
+    On PostgreSQL a browser test's last request (a save on leaving the page) may still be running in the
+    live server and hold a table this transaction locks: when the server picks us as the deadlock's
+    victim, wait a moment and try again.
+    """
+    for attempt in range(5):
+        try:
+            _empty_all_tables()
+            return
+        except OperationalError as error:
+            db.session.rollback()
+            if "deadlock" not in str(error.orig).lower() or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _empty_all_tables() -> None:
     dialect = db.engine.dialect.name
     tables = list(reversed(db.metadata.sorted_tables))
     db.session.rollback()

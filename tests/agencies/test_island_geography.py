@@ -23,7 +23,7 @@ ISLAND_COUNTIES = ("澎湖縣", "金門縣", "連江縣")
 def test_an_island_county_cannot_be_main_island(app, county):
     with app.test_request_context():
         reason = geography_problem(county, Geography.MAIN_ISLAND)
-        assert reason and county in reason and "outlying island" in reason
+        assert reason == f"{county}為離島縣，該縣機關不得歸類為本島，請改選「離島」。"  # the zh-TW interface
         assert geography_problem(county, "main_island") == reason
         assert geography_problem(county, Geography.OUTLYING_ISLAND) is None
         assert geography_problem(county, Geography.REMOTE) is None
@@ -62,7 +62,7 @@ def test_the_checker_reports_each_island_county_main_island_row(app):
         result = check_rows(sheet.header, sheet.rows, {}, update_existing=True, header_row=sheet.header_row)
     assert [(p.row, p.field) for p in result.problems] == [(2, "geography"), (3, "geography"), (4, "geography")]
     assert [p.value for p in result.problems] == ["本島", "main_island", "本島"]
-    assert all("outlying island" in p.reason for p in result.problems)
+    assert all("為離島縣" in p.reason for p in result.problems)
 
 
 def test_an_import_with_such_a_row_writes_nothing(organizer, app):
@@ -73,7 +73,7 @@ def test_an_import_with_such_a_row_writes_nothing(organizer, app):
     html = response.get_data(as_text=True)
     rows = [(int(r), f) for r, f in re.findall(r'<tr data-row="(\d+)" data-field="(\w*)">', html)]
     assert rows == [(2, "geography"), (3, "geography"), (4, "geography")]
-    assert "澎湖縣 is an outlying island county" in html
+    assert "澎湖縣為離島縣" in html
     with app.app_context():
         assert agency_count() == before and events("agencies_imported") == []
 
@@ -107,7 +107,7 @@ def test_the_form_refuses_main_island_in_an_island_county(organizer, app, county
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'id="geography-error"' in html
-    assert f"{county} is an outlying island county" in html.split('id="geography-error"', 1)[1][:400]
+    assert f"{county}為離島縣" in html.split('id="geography-error"', 1)[1][:400]
     with app.app_context():
         assert agency("NEW-0001") is None and events("agency_created") == []
 

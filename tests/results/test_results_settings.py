@@ -139,6 +139,7 @@ def test_the_results_page_states_the_settings_in_words(app, scored_stage, client
         stage.tie_break, stage.tie_break_criteria, stage.too_few_judges = "criteria,median", FIRST, "mean"
         db.session.commit()
     login.as_demo("organizer")
+    client.post("/language", data={"lang": "en", "next": "/"})  # the wording checked below is the English
     html = client.get(f"/results/stages/{scored_stage.stage_id}").get_data(as_text=True)
     tie = html.split('id="method-tie-break"', 1)[1].split("</dd>", 1)[0]
     assert f'data-tie-break="criterion:{FIRST},median"' in html
