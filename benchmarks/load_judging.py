@@ -9,7 +9,8 @@ Two ways to start, both reported: by default every judge logs in at the same mom
 straight on (a login storm: each login is a production-strength argon2id hash); with
 ``--login-first`` all judges log in first (timed as their own phase) and the measured window is the
 steady state of judging. ``--think S`` makes each judge pause a random 0…2·S seconds between
-requests, like a person reading the sheet (0: back-to-back requests, a saturation test).
+requests, like a person reading the sheet, and also before the first one, so the judges arrive spread
+over it (0: back-to-back requests, a saturation test).
 
 Targets (docs/deploy.md): 0 errors, 0 lost updates, p95 < 300 ms on the 2-core machine.
 Run: .venv/bin/python benchmarks/load_judging.py [--duration 60] [--users 100] [--workers N]
@@ -88,6 +89,10 @@ def build(app, n_judges: int) -> list[dict]:
     return judges
 
 
+# gunicorn's keepalive in docs/examples/gunicorn.conf.py (seconds an idle connection is kept), a little less
+SERVER_KEEPALIVE = 4.5
+
+
 class Judge:
     """One simulated judge: logs in, then round the assignments: open the sheet, save a draft;
     after a few saves submit it. Remembers every acknowledged save."""
@@ -114,11 +119,22 @@ class Judge:
 
     def pause(self) -> None:
         if self.think > 0:
-            time.sleep(min(self.rng.uniform(0, 2 * self.think), max(0.0, self.stop - time.monotonic())))
+            seconds = min(self.rng.uniform(0, 2 * self.think), max(0.0, self.stop - time.monotonic()))
+            time.sleep(seconds)
+            if seconds >= SERVER_KEEPALIVE:
+                self.reconnect()
+
+    def reconnect(self) -> None:
+        """gunicorn has closed an idle connection by now; a browser notices and reconnects, while a reused
+        pooled socket can race the close and be reset: start afresh as the browser does."""
+        for adapter in self.session.adapters.values():
+            adapter.close()
 
     def judge(self) -> None:
         if not self.logged_in:
             return
+        self.reconnect()  # the login phase may have left the connection idle
+        self.pause()  # with a think time, judges arrive spread over it rather than in the same instant
         session, turn = self.session, 0
         while time.monotonic() < self.stop:
             assignment, criteria = self.spec["assignments"][turn % len(self.spec["assignments"])]
