@@ -9,6 +9,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -212,8 +213,10 @@ def change_password(user: User, current: str, new: str) -> None:
         raise AccountError(_("The current password is not correct."))
     required = must_change_password(user)
     changed = user.password_changed_at
-    if not required and changed is not None and changed + current_app.config["PASSWORD_MIN_AGE"] > utcnow():
-        raise AccountError(_("You changed your password less than a day ago. Please try again later."))
+    allowed_from = changed + current_app.config["PASSWORD_MIN_AGE"] if changed is not None else None
+    if not required and allowed_from is not None and allowed_from > utcnow():
+        raise AccountError(_("You changed your password recently. You may change it again from %(time)s.",
+                             time=format_datetime(allowed_from, "short")))
     new_hash = hash_password(new)
     _check_history(user, new)
     _store_password(user, new_hash)

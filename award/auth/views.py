@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -36,6 +38,13 @@ def _now() -> float:
     return time.time()
 
 
+def _password_stamp(user: User) -> str:
+    """A keyed digest of the account's password hash, kept in the session: a password changed or reset
+    elsewhere ends every other session at its next request (ASVS 7.4.3)."""
+    key = current_app.secret_key.encode() if isinstance(current_app.secret_key, str) else current_app.secret_key
+    return hmac.new(key, (user.password_hash or "").encode(), hashlib.sha256).hexdigest()[:32]
+
+
 @bp.before_app_request
 def _session_rules():
     """Before every request of a logged-in user: log an organiser out after ORGANIZER_IDLE_TIMEOUT
@@ -45,6 +54,8 @@ def _session_rules():
         return None
     if not current_user.active:  # disabled since this session began: the session ends now
         return _end_session(_("This account is disabled. Please contact the organiser."))
+    if session.get("password_stamp") != _password_stamp(current_user):
+        return _end_session(_("Your password was changed. Please log in again."))
     now = _now()
     last_seen = session.get("last_seen")
     timeout = current_app.config.get("ORGANIZER_IDLE_TIMEOUT")
@@ -90,6 +101,7 @@ def login():
                 session["lang"] = lang
             login_user(user)
             session["last_seen"] = int(_now())
+            session["password_stamp"] = _password_stamp(user)
             if ops.must_change_password(user):
                 flash(_("Please choose a new password before you continue."), "info")
                 return redirect(url_for("auth.change_password"))
@@ -109,6 +121,7 @@ def logout():
 
 @bp.route("/password/change", methods=["GET", "POST"])
 @login_required
+@attempts_limit  # a wrong current password is a guess like any other
 def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm()
@@ -118,6 +131,7 @@ def change_password():
         except ops.AccountError as error:
             form.password.errors.append(error.message)
         else:
+            session["password_stamp"] = _password_stamp(user)  # this session goes on; the others end
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change.html", form=form, required=ops.must_change_password(user),

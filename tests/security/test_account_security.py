@@ -280,7 +280,7 @@ def test_minimum_age_stops_cycling_through_the_history(app, client, demo, login)
     login(*JUDGE)
     assert _change(client, JUDGE[1], "Second-judge-pass-26").status_code == 302
     page = _change(client, "Second-judge-pass-26", "Third-judge-pass-26")
-    assert page.status_code == 200 and "less than a day ago" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "You may change it again from" in page.get_data(as_text=True)
     with app.app_context():
         _age_password(JUDGE[0], 1.01)
     assert _change(client, "Second-judge-pass-26", "Third-judge-pass-26").status_code == 302
@@ -404,6 +404,44 @@ def test_disabling_an_account_ends_its_open_session(app, client, demo, login):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     with client.session_transaction() as session:
         assert "_user_id" not in session
+
+
+def test_a_password_changed_elsewhere_ends_every_other_session(app, demo):
+    """ASVS 7.4.3: the judge changes the password in one browser; the session in another (say, a
+    stolen cookie) ends at its next request, while the browser that changed it goes on."""
+    app.config["PASSWORD_MIN_AGE"] = timedelta(0)
+    mine, other = app.test_client(), app.test_client()
+    for browser in (mine, other):
+        assert browser.post("/login", data={"email": JUDGE[0], "password": JUDGE[1]}).status_code == 302
+        assert browser.get("/judging/").status_code == 200
+    assert _change(mine, JUDGE[1], "Changed-judge-pass-26").status_code == 302
+    assert mine.get("/judging/").status_code == 200
+    ended = other.get("/judging/")
+    assert ended.status_code == 302 and "/login" in ended.headers["Location"]
+    with other.session_transaction() as session:
+        assert "_user_id" not in session
+
+
+def test_a_password_reset_by_mail_ends_the_open_sessions(app, client, demo, login):
+    from award.auth.operations import request_password_reset, reset_password
+
+    login(*JUDGE)
+    assert client.get("/judging/").status_code == 200
+    with app.test_request_context():
+        tokens = []
+        request_password_reset(JUDGE[0], lambda token: tokens.append(token) or "link")
+        reset_password(tokens[0], "A fresh judge pass 2026")
+    response = client.get("/judging/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_guessing_the_current_password_is_rate_limited(limited_app, demo):
+    client = limited_app.test_client()
+    assert client.post("/login", data={"email": JUDGE[0], "password": JUDGE[1]}).status_code == 302  # 1 of 3
+    for _ in range(2):
+        assert _change(client, "Not-my-password-26", "Another-judge-pass-26").status_code == 200
+    assert _change(client, "Not-my-password-26", "Another-judge-pass-26").status_code == 429
+    assert client.get("/password/change").status_code == 200  # showing the form is not an attempt
 
 
 def test_idle_judge_is_not_logged_out(app, client, demo, login):
