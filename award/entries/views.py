@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
+from ..audit import personal_data
 from ..auth.access import organizer_required, roles_required
 from ..errors import render_error
 from ..extensions import db
@@ -256,6 +257,8 @@ def withdraw_entry(entry_id: int):
 @login_required
 def show_entry(entry_id: int):
     entry = _visible_entry(entry_id)
+    if current_user.is_organizer:  # another agency's contact person and head (an agency sees its own)
+        personal_data.viewed({"entry": entry.id, "agency": entry.agency_id})
     return _render_show(entry, ScreeningForm(formdata=None))
 
 

@@ -97,3 +97,24 @@ def test_pages_without_other_peoples_data_record_nothing(app, client, demo, logi
         assert client.get(page).status_code == 200
     with app.app_context():
         assert _views() == []
+
+
+
+def test_an_organiser_opening_an_entry_is_recorded_and_its_own_agency_is_not(app, client, demo, login):
+    from privacy_helpers import populate
+
+    with app.app_context():
+        made = populate(close=False)
+        entry_id = made["entry_id"]
+        agency_id = db.session.scalar(select(Agency.id).where(Agency.code == "DEMO-C1000"))
+    login.as_demo("penghu")
+    assert client.get(f"/entries/{entry_id}").status_code == 200  # the agency's own entry: its own data
+    with app.app_context():
+        assert _views() == []
+    client.post("/logout")
+    login.as_demo("organizer")
+    assert client.get(f"/entries/{entry_id}").status_code == 200
+    with app.app_context():
+        [event] = _views()
+        assert event.object_id == f"/entries/{entry_id}"
+        assert json.loads(event.after)["whose"] == {"entry": entry_id, "agency": agency_id}
