@@ -118,6 +118,8 @@ def _normalise_db_url(url: str) -> str:
 
 def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (registers the tables)
+    from flask_babel import lazy_gettext as _l
+
     from .extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -126,6 +128,11 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Flask-Login's own "Please log in to access this page." would reach users in English: ours is
+    # translated when it is flashed (str() of the lazy text, so the session holds a plain string).
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.localize_callback = str
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader

@@ -115,6 +115,16 @@ def test_language_switch_ignores_unknown_languages_and_foreign_redirects(client)
     assert 'lang="zh-Hant-TW"' in client.get("/login").get_data(as_text=True)
 
 
+def test_the_login_prompt_is_in_the_users_language(client):
+    """Opening a page that needs a login flashes our translated prompt, not Flask-Login's English one."""
+    response = client.get("/judging/", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "/login" in response.request.path
+    assert "請先登入" in page and "Please log in" not in page
+    client.post("/language", data={"lang": "en", "next": "/login"})
+    assert "Please log in to open this page." in client.get("/judging/", follow_redirects=True).get_data(as_text=True)
+
+
 def test_not_found_page_is_in_the_users_language(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404

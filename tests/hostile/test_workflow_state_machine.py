@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
 
-from conftest import _results_fixtures
+from hostile_support import _results_fixtures
 from award import scoring_adapter
 from award.audit.operations import verify_chain
 from award.extensions import db
