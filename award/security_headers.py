@@ -1,7 +1,7 @@
 """Security headers on every response (docs/security.md, "Requests and pages").
 
 The Content-Security-Policy allows scripts, styles and images only from this site: the templates carry
-no inline ``<script>``, no ``on*=`` handler and no ``style=`` attribute (tests/security/test_headers.py
+no inline ``<script>``, no ``on*=`` handler and no ``style=`` attribute (tests/security/test_request_safety.py
 checks the templates; tests/browser/test_csp_journeys.py checks the pages in Chromium).
 """
 

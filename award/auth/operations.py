@@ -49,9 +49,6 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-__all__ = ["password_problems"]
-
-
 def hash_password(password: str) -> str:
     problems = password_problems(password)
     if problems:

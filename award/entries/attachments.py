@@ -25,11 +25,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..audit import record
 from ..auth.access import roles_required
 from ..extensions import csrf, db
+from ..judging.rules import judges_blind
 from ..models import Attachment, Entry, Role, User, utcnow
 from ..urls import safe_next
 from . import storage
 from .filetypes import ALLOWED_EXTENSIONS, FileRefused, allowed_types_text, kind_description, safe_name, sniff
-from ..judging.rules import judges_blind
 from .rules import EntryError, can_view_entry, ensure_editable
 
 log = logging.getLogger(__name__)
