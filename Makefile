@@ -29,8 +29,10 @@ test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Re-extract the messages and compile the catalogues after changing user-visible text.
+# --ignore-dirs replaces Babel's default, which skips every folder whose name starts with "_" (templates/_macros).
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o award/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs '.* __pycache__ instance node_modules' \
+	  -o award/translations/messages.pot .
 	$(BIN)/pybabel update -i award/translations/messages.pot -d award/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d award/translations
 

@@ -114,11 +114,23 @@ def test_the_template_holds_every_msgid_of_the_code(tmp_path):
 
     root = TRANSLATIONS.parents[1]
     fresh = tmp_path / "fresh.pot"
+    # Only folders that hold no source are skipped: Babel's own default also skips every folder whose
+    # name starts with "_", which once hid templates/_macros from translation.
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-k", "_l", "-o", str(fresh), "."], cwd=root, check=True, capture_output=True)
+                    "-k", "_l", "--ignore-dirs", ".* __pycache__ instance node_modules",
+                    "-o", str(fresh), "."], cwd=root, check=True, capture_output=True)
     extracted = {_key(m) for m in _messages(_read(fresh))}
     template = {_key(m) for m in _messages(_read(POT))}
     assert not extracted - template, HOW_TO_FIX + "msgids in the code but not in messages.pot:\n" + _listing(
         extracted - template)
     assert not template - extracted, ("Run `make translations`: msgids in messages.pot no longer in the code:\n"
                                       + _listing(template - extracted))
+
+
+def test_every_template_with_text_to_translate_is_extracted():
+    root = TRANSLATIONS.parents[1]
+    scanned = {path for m in _messages(_read(POT)) for path, _line in m.locations}
+    with_text = {p.relative_to(root).as_posix() for p in (root / "templates").rglob("*.html")
+                 if re.search(r"\b_l?\(", p.read_text(encoding="utf-8"))}
+    assert with_text, "no template with _( ) found: the test looks in the wrong place"
+    assert not with_text - scanned, "templates never extracted:\n" + _listing(with_text - scanned)
