@@ -28,6 +28,7 @@ from ..labels import EDITION_STATUS
 from ..models import (Aggregation, AwardTier, Category, Criterion, Edition, EditionStatus, Entry, Mark, ScoreSheet,
                       Stage, utcnow)
 from ..models.editions import TIE_BREAK_STEPS, TOO_FEW_POLICIES
+from ..results.operations import is_frozen, is_frozen_locked
 
 MAX_CRITERIA = 30
 MAX_JUDGES = 50
@@ -610,8 +611,32 @@ def _check_results_settings(edition: Edition, data: StageData, stage: Stage | No
         problems.add(_("Choose one of the options."), "too_few_judges")
 
 
+# What a stage's results are computed with: fixed while they are frozen, so the official snapshot and
+# what the settings say never part ways (name, dates and blind judging do not change a result).
+RESULT_SETTINGS = ("aggregation", "trim", "trim_level", "round_each_stage", "decimals", "tie_break",
+                   "tie_break_criteria", "too_few_judges")
+
+
+def _results_settings(stage: Stage) -> dict[str, Any]:
+    view = stage_view(stage)
+    return {name: view[name] for name in RESULT_SETTINGS}
+
+
+def _check_frozen_settings(stage: Stage, data: StageData, problems: _Problems) -> None:
+    proposed = Stage()
+    _apply_stage(proposed, data)
+    before, after = _results_settings(stage), _results_settings(proposed)
+    changed = [name for name in RESULT_SETTINGS if before[name] != after[name]]
+    if changed and is_frozen_locked(stage):
+        for name in changed:
+            problems.add(_("The results of this stage are frozen: unfreeze them, with a reason, before changing "
+                           "how they are computed."), name)
+
+
 def _check_stage(edition: Edition, data: StageData, stage: Stage | None) -> None:
     problems = _Problems()
+    if stage is not None:
+        _check_frozen_settings(stage, data, problems)
     name = data.name.strip()
     if not name:
         problems.add(_("Give the stage a name."), "name")
@@ -749,8 +774,33 @@ def _order_problem(tiers: list[tuple[str, Decimal | None]]) -> str | None:
     return None
 
 
+def _frozen_stage_names(edition: Edition) -> list[str]:
+    """The stages of the edition whose results are frozen (each locked until the commit)."""
+    return [stage.name for stage in edition.stages if is_frozen_locked(stage)]
+
+
+def _tiers_frozen_message(names: list[str]) -> str:
+    return _("The results of %(stages)s are frozen and give these tiers: unfreeze them, with a reason, before "
+             "changing the tiers. A tier's certificate text can still be changed.", stages="、".join(names))
+
+
+def tiers_frozen_problem(edition: Edition) -> str | None:
+    """Why the tiers cannot change now (for a confirmation page; the change itself checks again)."""
+    names = [stage.name for stage in edition.stages if is_frozen(stage)]
+    return _tiers_frozen_message(names) if names else None
+
+
+def _ensure_tiers_unfrozen(edition: Edition) -> None:
+    if names := _frozen_stage_names(edition):
+        raise EditionError(_tiers_frozen_message(names))
+
+
 def _check_tier(edition: Edition, data: TierData, tier: AwardTier | None) -> None:
     problems = _Problems()
+    changes_results = tier is None or (data.name.strip(), data.min_total, data.quota) != (
+        tier.name, tier.min_total, tier.quota)
+    if changes_results and (names := _frozen_stage_names(edition)):
+        problems.add(_tiers_frozen_message(names))
     name = data.name.strip()
     if not name:
         problems.add(_("Give the tier a name."), "name")
@@ -804,6 +854,7 @@ def update_tier(tier: AwardTier, data: TierData) -> None:
 
 
 def move_tier(tier: AwardTier, offset: int) -> None:
+    _ensure_tiers_unfrozen(tier.edition)
     tiers = sorted(tier.edition.tiers, key=lambda t: (t.position, t.id))
     reordered = _moved(tiers, tier, offset)
     if reordered is None:
@@ -816,6 +867,7 @@ def move_tier(tier: AwardTier, offset: int) -> None:
 
 def delete_tier(tier: AwardTier) -> None:
     edition = tier.edition
+    _ensure_tiers_unfrozen(edition)
     remaining = [t for t in sorted(edition.tiers, key=lambda t: (t.position, t.id)) if t is not tier]
     with _saving():
         record("tier_deleted", tier, before=tier_view(tier))

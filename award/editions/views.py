@@ -286,7 +286,8 @@ def edit_stage(edition_id: int, stage_id: int):
         else:
             flash(_("Stage %(name)s saved.", name=stage.name), "success")
             return _show(edition, "stages")
-    return render_template("editions/stage_form.html", form=form, edition=edition, stage=stage), _status(form)
+    return render_template("editions/stage_form.html", form=form, edition=edition, stage=stage,
+                           frozen=ops.is_frozen(stage)), _status(form)
 
 
 @bp.post("/<int:edition_id>/stages/<int:stage_id>/move")
@@ -364,7 +365,7 @@ def move_tier(edition_id: int, tier_id: int):
 def delete_tier(edition_id: int, tier_id: int):
     edition = _edition(edition_id)
     tier = _part(AwardTier, edition, tier_id)
-    return _confirm_delete(edition, tier.name, None, lambda: ops.delete_tier(tier),
+    return _confirm_delete(edition, tier.name, ops.tiers_frozen_problem(edition), lambda: ops.delete_tier(tier),
                            _("Tier %(name)s deleted.", name=tier.name), "tiers")
 
 

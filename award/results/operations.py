@@ -87,11 +87,17 @@ def _lock_stage(stage: Stage, *, shared: bool) -> None:
     db.session.execute(select(Stage.id).where(Stage.id == stage.id).with_for_update(read=shared))
 
 
+def is_frozen_locked(stage: Stage) -> bool:
+    """Whether the stage's results are frozen, holding a shared lock on the stage until the commit:
+    a freeze cannot slip in between this answer and the caller's change."""
+    _lock_stage(stage, shared=True)
+    return is_frozen(stage)
+
+
 def ensure_not_frozen(stage: Stage) -> None:
     """Refuse (``ResultsError``) when the stage's results are frozen. Call it before any change to
     the stage's marks, sheets or entries; it holds a shared lock on the stage until the commit."""
-    _lock_stage(stage, shared=True)
-    if is_frozen(stage):
+    if is_frozen_locked(stage):
         raise ResultsError(frozen_message())
 
 
