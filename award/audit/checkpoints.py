@@ -134,9 +134,15 @@ def consistency_proof(prior_id: int, later_id: int | None = None) -> dict[str, A
 
 @dataclass(frozen=True)
 class CheckpointsResult:
+    """``message`` is for the command line; ``broken`` (the first checkpoint that no longer holds) and
+    ``removed`` (its events are gone rather than altered) let a page say the same in its language."""
+
     ok: bool
     count: int
     message: str
+    latest: AuditCheckpoint | None = None
+    broken: AuditCheckpoint | None = None
+    removed: bool = False
 
 
 def verify_checkpoints() -> CheckpointsResult:
@@ -145,10 +151,16 @@ def verify_checkpoints() -> CheckpointsResult:
     if not checkpoints:
         return CheckpointsResult(True, 0, "no checkpoints yet")
     tree = build_tree(max(c.event_count for c in checkpoints))
+    last = checkpoints[-1]
     for checkpoint in checkpoints:
         problem = _problem(tree, checkpoint)
         if problem:
-            return CheckpointsResult(False, len(checkpoints), problem)
-    last = checkpoints[-1]
+            return CheckpointsResult(False, len(checkpoints), problem, last, checkpoint,
+                                     removed=tree.get_size() < checkpoint.event_count)
     return CheckpointsResult(True, len(checkpoints), f"{len(checkpoints)} checkpoints hold; the latest, "
-                             f"#{last.id}, covers {last.event_count} events with root {last.root_hash}")
+                             f"#{last.id}, covers {last.event_count} events with root {last.root_hash}", last)
+
+
+def recent_checkpoints(limit: int = 20) -> list[AuditCheckpoint]:
+    """The newest checkpoints first, for the verification page."""
+    return list(db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(limit)))

@@ -11,6 +11,7 @@ from ..auth.access import organizer_required
 from ..extensions import db
 from ..i18n import TAIPEI
 from ..models import AuditEvent
+from .checkpoints import recent_checkpoints, verify_checkpoints
 from .operations import verify_chain
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -58,4 +59,6 @@ def events():
 @bp.get("/verify")
 @organizer_required
 def verify():
-    return render_template("audit/verify.html", result=verify_chain())
+    """The hash chain and every Merkle checkpoint, recomputed from the events as they are now."""
+    return render_template("audit/verify.html", result=verify_chain(), checkpoints=verify_checkpoints(),
+                           recent=recent_checkpoints())

@@ -198,3 +198,35 @@ def test_the_outsiders_script_is_the_packages_checker_and_needs_only_pymerkle(ap
     run = subprocess.run([sys.executable, "-I", str(SCRIPT), str(path)], capture_output=True, text=True,
                          cwd=tmp_path, check=False)
     assert run.returncode == 1 and "NOT VALID" in run.stderr
+
+
+def test_the_verify_page_recomputes_the_checkpoints(app, client, demo, login):
+    login.as_demo("organizer")
+    page = client.get("/audit/verify").get_data(as_text=True)
+    assert 'id="checkpoints-status" data-state="none"' in page
+    with app.app_context():
+        _events(4)
+        first = make_checkpoint("before the ceremony")
+        db.session.commit()
+        _events(2)
+        second = make_checkpoint("after the ceremony")
+        db.session.commit()
+        first_id, first_count, second_root = first.id, first.event_count, second.root_hash
+    page = client.get("/audit/verify").get_data(as_text=True)
+    assert 'data-state="ok"' in page
+    assert second_root in page and "before the ceremony" in page
+    assert page.index(f'data-checkpoint="{first_id + 1}"') < page.index(f'data-checkpoint="{first_id}"')  # newest first
+    with app.app_context(), audit_guard_lifted():
+        # an event the first checkpoint covers is rewritten (its hash too): that checkpoint is named
+        db.session.execute(text("UPDATE audit_event SET hash = :h WHERE seq = :seq"), {"h": "e" * 64, "seq": 2})
+        db.session.commit()
+    page = client.get("/audit/verify").get_data(as_text=True)
+    assert 'id="checkpoints-status" data-state="broken"' in page
+    status = page.split('id="checkpoints-status"', 1)[1].split("</p>", 1)[0]
+    assert f"#{first_id}" in status
+    assert f'class="row-bad" aria-invalid="true" data-checkpoint="{first_id}"' in page
+    with app.app_context(), audit_guard_lifted():
+        db.session.execute(text("DELETE FROM audit_event WHERE seq > :n"), {"n": first_count - 1})
+        db.session.commit()
+    status = client.get("/audit/verify").get_data(as_text=True).split('id="checkpoints-status"', 1)[1]
+    assert 'data-state="broken"' in status.split(">", 1)[0] and str(first_count) in status.split("</p>", 1)[0]
