@@ -11,7 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit import record
 from ..extensions import db
@@ -79,12 +80,31 @@ def authenticate(email: str, password: str) -> User:
         raise AccountError(_("Wrong e-mail address or password."))
     if not user.active:
         raise AccountError(_("This account is disabled. Please contact the organiser."))
+    if not _clear_failures_unless_locked(user, now):
+        db.session.rollback()  # the 5th wrong guess of a concurrent request locked it while this one was checked
+        raise AccountError(_("This account is locked after repeated failed logins. Try again after %(time)s.",
+                             time=_minutes_left(current_app.config["LOGIN_LOCKOUT"])))
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = _hasher().hash(password)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     record("login", user, actor=user)
     db.session.commit()
     return user
+
+
+def _clear_failures_unless_locked(user: User, now) -> bool:
+    """Reset the failure count and record the login, in one conditional UPDATE: False when a concurrent
+    wrong guess has locked the account since it was read (PostgreSQL re-reads the row it waited for)."""
+    cleared = db.session.execute(
+        update(User).where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=0, locked_until=None, last_login_at=now)
+        .returning(User.id).execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if cleared is None:
+        return False
+    set_committed_value(user, "failed_logins", 0)
+    set_committed_value(user, "locked_until", None)
+    set_committed_value(user, "last_login_at", now)
+    return True
 
 
 def _minutes_left(delta: timedelta) -> str:

@@ -82,6 +82,36 @@ def test_the_lockout_still_locks_and_resets_the_count(app, client, demo, login):
         assert user.failed_logins == 0 and user.locked_until > utcnow() + timedelta(minutes=14)
 
 
+def test_the_right_password_checked_while_another_request_locks_the_account_is_refused(app, demo, monkeypatch):
+    """A guess already being checked when a concurrent 5th wrong guess locks the account gets no session,
+    even with the right password: the login's reset of the count is conditional on the account being
+    unlocked as it is committed."""
+    from award.auth import operations
+
+    real_verify = operations._verify
+
+    def verify_while_locked_elsewhere(password_hash, password):
+        with db.engine.begin() as other:  # the concurrent request's 5th failure commits meanwhile
+            other.execute(update(User).where(User.email == JUDGE[0])
+                          .values(locked_until=utcnow() + timedelta(minutes=15), failed_logins=0))
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(operations, "_verify", verify_while_locked_elsewhere)
+    with app.app_context():
+        with pytest.raises(operations.AccountError, match="locked|鎖定"):
+            operations.authenticate(*JUDGE)
+        db.session.expire_all()
+        user = _user(JUDGE[0])
+        assert user.locked_until > utcnow() and user.last_login_at is None
+        assert "login" not in _actions()
+    monkeypatch.setattr(operations, "_verify", real_verify)
+    with app.app_context():  # unlocked (the time has passed), the same password logs in
+        db.session.execute(update(User).where(User.email == JUDGE[0]).values(locked_until=utcnow()))
+        db.session.commit()
+        assert operations.authenticate(*JUDGE).email == JUDGE[0]
+        assert _user(JUDGE[0]).locked_until is None and _actions()[-1] == "login"
+
+
 # --- 2. rate limits -------------------------------------------------------------------------------
 
 @pytest.fixture
