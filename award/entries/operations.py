@@ -26,8 +26,8 @@ from ..extensions import db
 from ..i18n import to_taipei
 from ..mail import send_mail
 from ..models import (COUNTIES, Agency, AuditEvent, Category, DeadlineExtension, Edition, EditionStatus, Entry, EntrySection,
-                      EntryStatus, EntryVersion, Geography, Screening, User, utcnow)
-from .rules import EntryError, deadline_for, ensure_editable, ensure_open
+                      EntryStatus, EntryVersion, Geography, Screening, StageEntry, User, utcnow)
+from .rules import EntryError, deadline_for, ensure_editable, ensure_open, submissions_open
 
 # The summary has no organiser-set limit; this keeps it a summary.
 SUMMARY_CHAR_LIMIT = 1000
@@ -420,6 +420,12 @@ def _mail_receipt(entry: Entry, version: EntryVersion, user: User, link: str | N
 
 # --- withdrawal ----------------------------------------------------------------------------------
 
+def in_judging(entry: Entry) -> bool:
+    """Whether the entry is in a judging stage: judges score the submitted version, which must then
+    stay as it is (an extension or a correction deadline does not reopen it)."""
+    return db.session.scalar(select(StageEntry.id).where(StageEntry.entry_id == entry.id).limit(1)) is not None
+
+
 def withdraw_entry(entry: Entry, user: User) -> EntryVersion:
     """Withdraw the submitted version before the deadline; the entry becomes editable again.
     The version itself is kept unchanged apart from the time it was withdrawn."""
@@ -427,6 +433,9 @@ def withdraw_entry(entry: Entry, user: User) -> EntryVersion:
     version = entry.latest_version
     if entry.status is not EntryStatus.SUBMITTED or version is None:
         raise EntryError(_("Only a submitted entry can be withdrawn."))
+    if in_judging(entry):
+        raise EntryError(_("This entry is already being judged, so it can no longer be withdrawn or changed. "
+                           "Please contact the organiser."))
     _claim(entry, entry.draft_version, EntryStatus.SUBMITTED)
     now = utcnow()
     version.withdrawn_at = now
@@ -469,6 +478,13 @@ def screen_entry(entry: Entry, decision: Screening, reason: str, actor: User,
             problems["correct_until"] = [_("The correction deadline must be in the future.")]
     if entry.status is not EntryStatus.SUBMITTED:
         raise EntryError(_("Only a submitted entry can be screened."))
+    if decision is Screening.RETURNED and in_judging(entry):
+        raise EntryError(_("This entry is already in a judging stage: the judges score the version submitted, "
+                           "so it cannot be returned for correction."))
+    if (decision is Screening.RETURNED and correct_until is None and "correct_until" not in problems
+            and not submissions_open(entry.category.edition, entry.agency_id)):
+        problems["correct_until"] = [_("Submissions are closed for this agency: give a correction deadline, or "
+                                       "the agency cannot submit the entry again.")]
     if problems:
         raise InvalidInput(problems)
     before = {"screening": entry.screening, "reason": entry.screening_reason, "status": entry.status}

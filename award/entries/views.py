@@ -267,7 +267,8 @@ def _render_show(entry: Entry, screening_form: ScreeningForm, status: int = 200,
     editable = entry.status is not EntryStatus.SUBMITTED and submissions_open(edition, entry.agency_id)
     return render_template(
         "entries/show.html", entry=entry, screening_form=screening_form, editable=editable,
-        can_withdraw=entry.status is EntryStatus.SUBMITTED and submissions_open(edition, entry.agency_id),
+        can_withdraw=(entry.status is EntryStatus.SUBMITTED and submissions_open(edition, entry.agency_id)
+                      and not ops.in_judging(entry)),
         missing=ops.missing_items(entry) if editable else [],
         deadline=deadline_for(edition, entry.agency_id),
         texts={s.criterion_id: s.text for s in entry.sections}, **context,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from award.extensions import db
 from award.i18n import TAIPEI
-from award.models import COUNTIES, DeadlineExtension, EntryStatus, OutgoingMail, Screening, utcnow
+from award.models import COUNTIES, DeadlineExtension, EntryStatus, OutgoingMail, Screening, StageEntry, utcnow
 from entries_helpers import (actions, add_attachment, audit_count, category, complete_data, entry, login_client,
                              pass_deadline, start)
 
@@ -95,6 +95,38 @@ def test_returning_after_the_deadline_with_a_correction_deadline(app, penghu, or
         assert extension.agency_id == entry(entry_id).agency_id and "請補附件" in extension.reason
         assert actions()[-2:] == ["entry_screened", "deadline_extended"]
     assert penghu.get(f"/entries/{entry_id}/edit").status_code == 200
+
+
+def test_returning_after_the_deadline_needs_a_correction_deadline(app, penghu, organizer):
+    """Without one the agency could neither correct nor submit again: the entry would drop out unseen."""
+    entry_id = _submitted(app, penghu)
+    with app.app_context():
+        pass_deadline()
+        count = audit_count()
+    refused = organizer.post(f"/entries/{entry_id}/screening", data={"decision": "returned", "reason": "請補附件"})
+    assert refused.status_code == 400 and 'id="correct_until-error"' in refused.get_data(as_text=True)
+    with app.app_context():
+        e = entry(entry_id)
+        assert (e.status, e.screening) == (EntryStatus.SUBMITTED, Screening.PENDING) and audit_count() == count
+
+
+def test_an_entry_being_judged_can_be_neither_withdrawn_nor_returned(app, penghu, organizer):
+    """Judges score the submitted version: an extension granted later does not reopen it."""
+    entry_id = _submitted(app, penghu)
+    with app.app_context():
+        e = entry(entry_id)
+        db.session.add(StageEntry(stage_id=e.category.edition.stages[0].id, entry_id=entry_id))
+        db.session.commit()
+        count = audit_count()
+    page = penghu.get(f"/entries/{entry_id}").get_data(as_text=True)
+    assert f'action="/entries/{entry_id}/withdraw"' not in page  # no button that cannot work
+    refused = penghu.post(f"/entries/{entry_id}/withdraw", follow_redirects=True).get_data(as_text=True)
+    assert "無法撤回或修改" in refused
+    organizer.post(f"/entries/{entry_id}/screening", data={"decision": "returned", "reason": "請補附件"})
+    with app.app_context():
+        e = entry(entry_id)
+        assert (e.status, e.screening) == (EntryStatus.SUBMITTED, Screening.PENDING) and audit_count() == count
+        assert e.latest_version.withdrawn_at is None
 
 
 def test_filters_and_counts(app, demo, penghu, organizer):
