@@ -12,7 +12,7 @@ records the audit events and commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,6 +22,7 @@ from ..audit import record
 from ..extensions import db
 from ..models import (Agency, Assignment, AssignmentStatus, Entry, Role, ScoreSheet, SheetStatus, Tie, TieKind, User,
                       utcnow)
+from ..results.operations import is_frozen_locked
 from .rules import tied_agency_ids
 
 OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.CONFIRMED)
@@ -67,11 +68,13 @@ class TieData:
 
 @dataclass(frozen=True)
 class TieEffects:
-    """What a new tie ended: assignments now CONFLICTED and submitted sheets now excluded."""
+    """What a new tie ended: assignments now CONFLICTED and submitted sheets now excluded; ``deferred``
+    are sheets a frozen result was made of, excluded when the organiser unfreezes it."""
 
     tie: Tie
     ended: list[Assignment]
     excluded: list[ScoreSheet]
+    deferred: list[ScoreSheet] = field(default_factory=list)
 
 
 def tie_kind_label(kind: TieKind | str) -> str:
@@ -184,9 +187,9 @@ def _save(judge: User, data: TieData, *, actor: User, action: str) -> TieEffects
     db.session.add(tie)
     db.session.flush()
     record(action, tie, actor=actor, after=_tie_snapshot(tie))
-    ended, excluded = _apply(tie, actor)
+    ended, excluded, deferred = _apply(tie, actor)
     db.session.commit()
-    return TieEffects(tie, ended, excluded)
+    return TieEffects(tie, ended, excluded, deferred)
 
 
 def _tie_snapshot(tie: Tie) -> dict:
@@ -194,11 +197,13 @@ def _tie_snapshot(tie: Tie) -> dict:
             "description": tie.description, "declared_by_id": tie.declared_by_id}
 
 
-def _apply(tie: Tie, actor: User) -> tuple[list[Assignment], list[ScoreSheet]]:
-    """End the judge's open assignments to the newly forbidden agencies; exclude their submitted sheets."""
+def _apply(tie: Tie, actor: User) -> tuple[list[Assignment], list[ScoreSheet], list[ScoreSheet]]:
+    """End the judge's open assignments to the newly forbidden agencies; exclude their submitted sheets,
+    except in a stage whose results are frozen: a freeze fixes the marks its result was made of, so
+    those sheets are excluded when the organiser unfreezes (``exclude_tied_sheets``)."""
     tied = sorted(tied_agency_ids(tie.judge_id))
     if not tied:
-        return [], []
+        return [], [], []
     now = utcnow()
     reason = _("Tie #%(id)d declared: %(kind)s, %(agency)s.", id=tie.id, kind=tie_kind_label(tie.kind),
                agency=tie.agency.name)
@@ -219,12 +224,50 @@ def _apply(tie: Tie, actor: User) -> tuple[list[Assignment], list[ScoreSheet]]:
                ScoreSheet.excluded.is_(False), Entry.agency_id.in_(tied))
         .order_by(ScoreSheet.id)
     ))
+    stages = {sheet.stage_id: sheet.stage for sheet in sheets}
+    frozen = {stage_id for stage_id, stage in stages.items() if is_frozen_locked(stage)}
+    excluded = [sheet for sheet in sheets if sheet.stage_id not in frozen]
+    deferred = [sheet for sheet in sheets if sheet.stage_id in frozen]
+    for sheet in excluded:
+        _exclude(sheet, tie, actor)
+    for sheet in deferred:
+        record("sheet_exclusion_deferred", sheet, actor=actor, before={"excluded": False},
+               after={"excluded": False, "tie_id": tie.id, "stage_id": sheet.stage_id})
+    return ended, excluded, deferred
+
+
+def _exclude(sheet: ScoreSheet, tie: Tie, actor: User) -> None:
     void = _("Excluded: the judge has a tie with this agency (tie #%(id)d), which makes the sheet void.", id=tie.id)
+    sheet.excluded, sheet.excluded_reason = True, void
+    record("sheet_excluded", sheet, actor=actor, before={"excluded": False},
+           after={"excluded": True, "excluded_reason": void, "tie_id": tie.id})
+
+
+def tied_sheets(stage_id: int) -> list[tuple[ScoreSheet, Tie]]:
+    """The stage's submitted sheets still counted although their judge has a tie (not retracted) with
+    the entry's agency or an authority above it: a tie declared while the stage was frozen."""
+    found = []
+    sheets = db.session.scalars(
+        select(ScoreSheet).where(ScoreSheet.stage_id == stage_id, ScoreSheet.status == SheetStatus.SUBMITTED,
+                                 ScoreSheet.excluded.is_(False)).order_by(ScoreSheet.id))
+    ties_by_judge: dict[int, list[Tie]] = {}
     for sheet in sheets:
-        sheet.excluded, sheet.excluded_reason = True, void
-        record("sheet_excluded", sheet, actor=actor, before={"excluded": False},
-               after={"excluded": True, "excluded_reason": void, "tie_id": tie.id})
-    return ended, sheets
+        if sheet.judge_id not in ties_by_judge:
+            ties_by_judge[sheet.judge_id] = list(db.session.scalars(
+                select(Tie).where(Tie.judge_id == sheet.judge_id, Tie.retracted_at.is_(None)).order_by(Tie.id)))
+        chain = {sheet.entry.agency_id} | {a.id for a in sheet.entry.agency.ancestors()}
+        tie = next((t for t in ties_by_judge[sheet.judge_id] if t.agency_id in chain), None)
+        if tie is not None:
+            found.append((sheet, tie))
+    return found
+
+
+def exclude_tied_sheets(stage_id: int, actor: User) -> list[ScoreSheet]:
+    """Apply the exclusions a freeze deferred (called as the stage is unfrozen, before the commit)."""
+    pairs = tied_sheets(stage_id)
+    for sheet, tie in pairs:
+        _exclude(sheet, tie, actor)
+    return [sheet for sheet, _tie in pairs]
 
 
 def retract_tie(tie: Tie, reason: str, organizer: User) -> Tie:

@@ -69,6 +69,9 @@ def _effects_message(effects: conflicts.TieEffects) -> str:
         message += " " + _("%(n)d assignments ended because of it.", n=len(effects.ended))
     if effects.excluded:
         message += " " + _("%(n)d submitted score sheets were excluded.", n=len(effects.excluded))
+    if effects.deferred:
+        message += " " + _("%(n)d submitted score sheets are counted in frozen results: they are excluded when an "
+                           "organiser unfreezes them.", n=len(effects.deferred))
     return message
 
 

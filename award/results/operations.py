@@ -189,10 +189,13 @@ def unfreeze(stage: Stage, organizer: User, reason: str | None) -> ResultSnapsho
     if snapshot is None:
         db.session.rollback()
         raise ResultsError(_("The results of this stage are not frozen, so there is nothing to unfreeze."))
+    from ..judging.conflicts import exclude_tied_sheets  # judging builds on results, not the reverse
+
     before = {"unfrozen_at": None, "sha256": snapshot.sha256}
     snapshot.unfrozen_at, snapshot.unfrozen_by_id, snapshot.unfreeze_reason = utcnow(), organizer.id, reason
     record("results_unfrozen", snapshot, actor=organizer, before=before, after={
         "stage_id": stage.id, "sha256": snapshot.sha256, "unfrozen_at": snapshot.unfrozen_at, "reason": reason})
+    exclude_tied_sheets(stage.id, organizer)  # ties declared while frozen void their sheets now
     db.session.commit()
     return snapshot
 

@@ -290,3 +290,39 @@ def test_withdrawing_a_judge_cannot_exclude_sheets_of_a_frozen_stage(app, scored
         assert refused.value.message == ops.frozen_message()
         db.session.refresh(sheet)
         assert sheet.excluded is False and not audit("judge_withdrawn")
+
+
+def test_a_tie_declared_while_frozen_leaves_the_result_and_voids_the_sheet_at_the_unfreeze(app, scored_stage, client,
+                                                                                          login):
+    """The tie is recorded at once, but the marks a frozen result was made of stay as they were (the
+    page says a sheet it counts is void); unfreezing excludes it, and a new freeze no longer counts it."""
+    from award.judging import conflicts
+    from award.models import Tie, TieKind, User
+
+    login.as_demo("organizer")
+    with app.app_context():
+        stage = scored_stage.stage()
+        first = ops.freeze(stage, scored_stage.user(ORGANIZER))
+        judge = db.session.get(User, scored_stage.judge_ids[0])
+        entry = db.session.get(Entry, scored_stage.entry_ids[scored_stage.category_ids[0]][0])
+        sheet_id = db.session.scalar(select(ScoreSheet.id).where(ScoreSheet.judge_id == judge.id,
+                                                                 ScoreSheet.entry_id == entry.id))
+        effects = conflicts.declare_tie(judge, conflicts.TieData(entry.agency_id, TieKind.ADVISORY))
+        assert [s.id for s in effects.deferred] == [sheet_id] and effects.excluded == []
+        assert db.session.get(ScoreSheet, sheet_id).excluded is False
+        assert ops.snapshot_matches_live(first) and ops.is_frozen(stage)
+        assert [a.object_id for a in audit("sheet_exclusion_deferred")] == [str(sheet_id)]
+        tie_id = db.session.scalar(select(Tie.id).where(Tie.judge_id == judge.id))
+    page = client.get(f"/results/stages/{scored_stage.stage_id}").get_data(as_text=True)
+    warning = page.split('id="tied-after-freeze"', 1)[1].split("</div>", 1)[0]
+    assert f'data-sheet="{sheet_id}"' in warning and f"#{tie_id}" in warning
+    with app.app_context():
+        stage = scored_stage.stage()
+        ops.unfreeze(stage, scored_stage.user(ORGANIZER), "委員事後申報利益迴避")
+        sheet = db.session.get(ScoreSheet, sheet_id)
+        assert sheet.excluded and f"#{tie_id}" in sheet.excluded_reason
+        assert str(sheet_id) in [a.object_id for a in audit("sheet_excluded")]
+        assert conflicts.tied_sheets(stage.id) == []
+        second = ops.freeze(stage, scored_stage.user(ORGANIZER))
+        assert second.sha256 != first.sha256
+    assert 'id="tied-after-freeze"' not in client.get(f"/results/stages/{scored_stage.stage_id}").get_data(as_text=True)
