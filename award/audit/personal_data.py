@@ -1,9 +1,9 @@
 """Views and exports of other people's personal data are recorded (個人資料保護法施行細則 §12).
 
 Every page that shows another person's personal data (an agency's contacts and head, the account
-list, the outgoing-mail log, a stage's judge panel, a judge's withdrawal page) calls ``viewed``;
-every export that carries personal data (the results workbook's ceremony list with the heads of
-agencies) calls ``exported``. The events say who looked (the actor), whose or what data (``after``)
+list, the outgoing-mail log, a stage's judge panel, a judge's withdrawal page, the register of
+judges' ties) calls ``viewed``; every export that carries personal data (the results workbook's
+ceremony list with the heads of agencies, a result snapshot's JSON) calls ``exported``. The events say who looked (the actor), whose or what data (``after``)
 and when (``occurred_at``). Views by the same viewer of the same page within 15 minutes are recorded
 once, so browsing does not flood the chain; exports are recorded every time. The privacy page's
 search and export record their own events (``personal_data_searched``, which lists the records the

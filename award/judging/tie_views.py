@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
+from ..audit import personal_data
 from ..auth.access import organizer_required, roles_required
 from ..extensions import db
 from ..models import Agency, Assignment, AssignmentStatus, Role, Tie, User
@@ -119,9 +120,10 @@ def register():
             flash(_effects_message(effects), "success")
             return redirect(url_for("ties.register", judge=judge_filter))
     status = 422 if request.method == "POST" else 200
+    ties = conflicts.all_ties(judge_filter)
+    personal_data.viewed({"ties": [tie.id for tie in ties]})  # judges' employment and family ties
     return render_template("judging/ties/register.html", form=form, query=query, judges=judges,
-                           judge_filter=judge_filter, ties=conflicts.all_ties(judge_filter),
-                           choices_max=AGENCY_CHOICES_MAX), status
+                           judge_filter=judge_filter, ties=ties, choices_max=AGENCY_CHOICES_MAX), status
 
 
 @bp.route("/<int:tie_id>/retract", methods=["GET", "POST"])

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 import scoring
 
+from ..audit import personal_data
 from ..audit.checkpoints import latest_checkpoint
 from ..auth.access import organizer_required
 from ..judging import conflicts
@@ -203,6 +204,9 @@ def snapshot(snapshot_id: int):
 def snapshot_json(snapshot_id: int):
     """The stored payload byte for byte: its SHA-256 is the snapshot's hash."""
     found = _snapshot(snapshot_id)
+    personal_data.exported("result snapshot JSON: the judges' names and the heads of agencies",
+                           {"snapshot": found.id, "stage": found.stage_id}, obj=found)
+    db.session.commit()
     response = Response(found.payload.encode(), mimetype="application/json")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="result-snapshot-{found.id}-{found.sha256[:12]}.json"')

@@ -34,6 +34,10 @@ def test_the_confirmation_page_shows_the_agency_and_nothing_of_the_entry(jw, gre
     assert "臺東縣綠島鄉公所" in body and "DEMO-C4010" in body and "臺東縣政府" in body  # agency, code, supervisor
     assert SECRET_TITLE not in body and SECRET_SUMMARY not in body
     assert 'id="confirm-form"' in body and 'id="tie-form"' in body
+    notice = body.split("data-pdpa-notice", 1)[1].split("</aside>", 1)[0]  # ties are personal data too
+    assert 'href="/privacy"' in notice
+    for url, client in (("/judging/ties/", jw.client("judge1")), ("/judging/ties/register", jw.client("organizer"))):
+        assert "data-pdpa-notice" in client.get(url).get_data(as_text=True), url
 
 
 def test_confirming_no_tie_opens_the_entry(jw, green):

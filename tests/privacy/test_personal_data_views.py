@@ -91,6 +91,22 @@ def test_judge_panel_and_a_judges_page_are_recorded(app, client, demo, login):
         assert json.loads(one.after)["whose"] == {"stage": stage_id, "judge": judge_id}
 
 
+def test_the_tie_register_is_recorded_as_a_view(app, client, demo, login):
+    """The register lists judges' employment and family ties."""
+    from award.judging import conflicts
+    from award.models import TieKind
+
+    with app.app_context():
+        judge = db.session.scalar(select(User).where(User.email == "judge1@award.example"))
+        agency_id = db.session.scalar(select(Agency.id).where(Agency.code == "DEMO-C4010"))
+        tie_id = conflicts.declare_tie(judge, conflicts.TieData(agency_id, TieKind.FAMILY, description="配偶任職")).tie.id
+    login.as_demo("organizer")
+    assert client.get("/judging/ties/register").status_code == 200
+    with app.app_context():
+        [event] = _views()
+        assert event.object_id == "/judging/ties/register" and json.loads(event.after)["whose"] == {"ties": [tie_id]}
+
+
 def test_pages_without_other_peoples_data_record_nothing(app, client, demo, login):
     login.as_demo("organizer")
     for page in ("/", "/agencies/", "/audit/"):

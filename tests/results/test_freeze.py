@@ -326,3 +326,19 @@ def test_a_tie_declared_while_frozen_leaves_the_result_and_voids_the_sheet_at_th
         second = ops.freeze(stage, scored_stage.user(ORGANIZER))
         assert second.sha256 != first.sha256
     assert 'id="tied-after-freeze"' not in client.get(f"/results/stages/{scored_stage.stage_id}").get_data(as_text=True)
+
+
+def test_downloading_a_snapshots_json_is_recorded_as_an_export(app, client, login, scored_stage):
+    import json
+
+    from award.audit import verify_chain
+
+    with app.app_context():
+        snapshot_id = ops.freeze(scored_stage.stage(), scored_stage.user(ORGANIZER)).id
+    login.as_demo("organizer")
+    for _ in range(2):  # every download, not once per quarter hour
+        assert client.get(f"/results/snapshots/{snapshot_id}.json").status_code == 200
+    with app.app_context():
+        exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "personal_data.exported")).all()
+        assert len(exports) == 2 and all(json.loads(e.after)["whose"]["snapshot"] == snapshot_id for e in exports)
+        assert exports[0].actor_label.startswith("organizer@award.example") and verify_chain().ok
