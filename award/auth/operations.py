@@ -78,6 +78,10 @@ def authenticate(email: str, password: str) -> User:
     if not _verify(user.password_hash, password):
         _count_failure(user, now)
         raise AccountError(_("Wrong e-mail address or password."))
+    if user.active and _disable_if_idle(user, now):
+        db.session.commit()
+        raise AccountError(_("This account has not been used for %(days)d days and is now disabled. Please "
+                             "contact the organiser.", days=_idle_days()))
     if not user.active:
         raise AccountError(_("This account is disabled. Please contact the organiser."))
     if not _clear_failures_unless_locked(user, now):
@@ -168,6 +172,8 @@ def create_user(email: str, name: str, role: Role, password: str, *, agency: Age
 def set_active(user: User, active: bool, *, actor: User | None) -> None:
     before = _user_view(user)
     user.active = active
+    if active:
+        user.enabled_at = utcnow()
     record("user_enabled" if active else "user_disabled", user, before=before, after=_user_view(user), actor=actor)
     db.session.commit()
 
@@ -260,16 +266,43 @@ def active_organizers() -> int:
     return db.session.scalar(select(func.count(User.id)).where(User.role == Role.ORGANIZER, User.active.is_(True)))
 
 
+def _idle_days() -> int:
+    return int(current_app.config.get("ACCOUNT_IDLE_DAYS") or 0)
+
+
+def _is_idle(user: User, now) -> bool:
+    """No login for ACCOUNT_IDLE_DAYS (0: never idle), counting from the last login, the account's
+    creation or an organiser enabling it again, whichever is latest."""
+    days = _idle_days()
+    last_use = user.last_login_at or user.created_at
+    if user.enabled_at is not None:
+        last_use = max(last_use, user.enabled_at)
+    return days > 0 and last_use <= now - timedelta(days=days)
+
+
+def _disable_idle(user: User) -> None:
+    before = _user_view(user)
+    user.active = False
+    record("user_disabled_idle", user, before=before,
+           after={**_user_view(user), "last_login_at": user.last_login_at, "idle_days": _idle_days()}, actor=None)
+
+
+def _disable_if_idle(user: User, now) -> bool:
+    """At login: an idle account is disabled then, even if nobody ran ``award accounts disable-idle``
+    (never the last active organiser). The caller commits."""
+    if not _is_idle(user, now) or (user.is_organizer and active_organizers() <= 1):
+        return False
+    _disable_idle(user)
+    return True
+
+
 def disable_idle_accounts(*, now=None) -> list[User]:
     """Disable every active account with no login for ACCOUNT_IDLE_DAYS (0: off), counting from its
     creation when it never logged in; one audit event each. The last active organiser is never disabled,
     so someone can always log in to re-enable the others."""
-    days = int(current_app.config.get("ACCOUNT_IDLE_DAYS") or 0)
-    if days <= 0:
-        return []
-    cutoff = (now or utcnow()) - timedelta(days=days)
+    now = now or utcnow()
     candidates = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
-    idle = [u for u in candidates if (u.last_login_at or u.created_at) <= cutoff]
+    idle = [u for u in candidates if _is_idle(u, now)]
     organizers_left = active_organizers()
     disabled = []
     for user in idle:
@@ -277,10 +310,7 @@ def disable_idle_accounts(*, now=None) -> list[User]:
             if organizers_left <= 1:
                 continue
             organizers_left -= 1
-        before = _user_view(user)
-        user.active = False
-        record("user_disabled_idle", user, before=before,
-               after={**_user_view(user), "last_login_at": user.last_login_at, "idle_days": days}, actor=None)
+        _disable_idle(user)
         disabled.append(user)
     db.session.commit()
     return disabled

@@ -503,6 +503,39 @@ def test_disable_idle_accounts_never_the_last_organiser(app, runner, demo):
         assert _user(JUDGE[0]).active is True and _actions()[-1] == "user_enabled"
 
 
+def test_an_idle_account_is_disabled_at_its_next_login_and_enabling_it_restarts_the_clock(app, client, demo, login):
+    """Nobody ran `award accounts disable-idle`: the login itself disables the account, and only
+    after the right password (a wrong one says nothing about the account)."""
+    with app.app_context():
+        _user(JUDGE[0]).last_login_at = utcnow() - timedelta(days=91)
+        db.session.commit()
+    wrong = login(JUDGE[0], "Wrong-password-2026!")
+    assert "disabled" not in wrong.get_data(as_text=True) and "停用" not in wrong.get_data(as_text=True)
+    with app.app_context():
+        assert _user(JUDGE[0]).active is True
+    refused = login(*JUDGE)
+    page = refused.get_data(as_text=True)
+    assert "90" in page and ("停用" in page or "disabled" in page)
+    with app.app_context():
+        assert _user(JUDGE[0]).active is False and "user_disabled_idle" in _actions()
+        assert "login" not in _actions()[-2:]
+    assert client.get("/judging/").status_code in (302, 401)  # no session
+    enabled = app.test_cli_runner().invoke(args=["user", "enable", JUDGE[0]])
+    assert enabled.exit_code == 0, enabled.output
+    login(*JUDGE)
+    with app.app_context():
+        assert _user(JUDGE[0]).active is True and _actions()[-1] == "login"
+
+
+def test_the_last_organiser_is_never_disabled_at_login(app, client, demo, login):
+    with app.app_context():
+        _user(ORGANIZER[0]).last_login_at = utcnow() - timedelta(days=400)
+        db.session.commit()
+    login(*ORGANIZER)
+    with app.app_context():
+        assert _user(ORGANIZER[0]).active is True and _actions()[-1] == "login"
+
+
 def test_idle_organisers_are_disabled_while_another_remains(app, demo):
     from award.auth.operations import create_user, disable_idle_accounts
 
