@@ -25,8 +25,8 @@ from ..audit.checkpoints import checkpoint_at
 from ..extensions import db
 from ..i18n import TAIPEI
 from ..labels import EDITION_STATUS
-from ..models import (Aggregation, AwardTier, Category, Criterion, Edition, EditionStatus, Entry, Mark, ScoreSheet,
-                      Stage, utcnow)
+from ..models import (Aggregation, AwardTier, Category, Criterion, Edition, EditionStatus, Entry, EntryStatus, Mark,
+                      ScoreSheet, Stage, utcnow)
 from ..models.editions import TIE_BREAK_STEPS, TOO_FEW_POLICIES
 from ..results.operations import is_frozen, is_frozen_locked
 
@@ -320,6 +320,34 @@ def transition_problems(edition: Edition, target: EditionStatus) -> list[str]:
     if target is EditionStatus.JUDGING and not edition.stages:
         return [_("Add at least one stage before judging starts.")]
     return []
+
+
+def transition_consequences(edition: Edition, target: EditionStatus) -> tuple[list[str], list[str]]:
+    """What moving to ``target`` does, and warnings about doing it now, for the confirmation page."""
+    effects: list[str] = []
+    warnings: list[str] = []
+    now = utcnow()
+    if target is EditionStatus.OPEN:
+        effects.append(_("Agencies can start, save and submit entries until the submission deadline."))
+    elif target is EditionStatus.DRAFT:
+        effects.append(_("Agencies can no longer enter; the edition can be set up again."))
+    elif target is EditionStatus.JUDGING and edition.status is EditionStatus.OPEN:
+        effects.append(_("Submissions close for every agency: no entry can be submitted, withdrawn or changed any "
+                         "more, even by an agency with an extension."))
+        deadline = edition.submission_deadline
+        if deadline is not None and to_utc(deadline) > now:
+            warnings.append(_("The submission deadline, %(deadline)s (Taipei time), has not passed yet.",
+                              deadline=to_utc(deadline).astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M")))
+        drafts = db.session.scalar(select(func.count(Entry.id)).join(Category, Category.id == Entry.category_id)
+                                   .where(Category.edition_id == edition.id,
+                                          Entry.status != EntryStatus.SUBMITTED))
+        if drafts:
+            warnings.append(_("%(n)d entries have not been submitted: they will not be judged.", n=drafts))
+    elif target is EditionStatus.JUDGING:
+        effects.append(_("Judging reopens: judges can score again in the stages that are open."))
+    elif target is EditionStatus.CLOSED:
+        effects.append(_("Judging ends: no score can be saved any more. The results stay as they are."))
+    return effects, warnings
 
 
 def change_status(edition: Edition, target: EditionStatus) -> None:

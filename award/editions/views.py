@@ -133,6 +133,14 @@ def change_status(edition_id: int):
         target = EditionStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
+    if request.form.get("confirmed") != "1":  # the status buttons lead here first: say what it will do
+        if problems := ops.transition_problems(edition, target):
+            for message in problems:
+                flash(message, "error")
+            return _show(edition, "status")
+        effects, warnings = ops.transition_consequences(edition, target)
+        return render_template("editions/confirm_status.html", edition=edition, target=target,
+                               effects=effects, warnings=warnings)
     try:
         ops.change_status(edition, target)
     except ops.EditionError as error:

@@ -205,6 +205,8 @@ def test_whole_journey_from_empty_database_to_ceremony_workbook(empty_app, live_
         no_errors_shown(page)
     j.go(f"/editions/{edition_id}")
     j.submit(page.locator("form:has(input[name=status][value=open]) button"))
+    expect(page.locator("#status-warnings")).to_have_count(0)
+    j.submit(page.locator("#confirm-status button"))  # the page said what opening does
     no_errors_shown(page)
     j.shot("edition-open")
 
@@ -328,6 +330,9 @@ def test_whole_journey_from_empty_database_to_ceremony_workbook(empty_app, live_
     j.save_form()
     no_errors_shown(page)
     j.submit(page.locator("form:has(input[name=status][value=judging]) button"))
+    expect(page.locator("#status-effects")).to_be_visible()
+    expect(page.locator("#status-warnings")).to_have_count(0)  # the deadline has passed, every entry is in
+    j.submit(page.locator("#confirm-status button"))
     no_errors_shown(page)
     j.go(f"/editions/{edition_id}/stages/{first_stage}/edit")
     page.locator("#opens_at").fill(local(datetime.now(TAIPEI) - timedelta(minutes=2)))

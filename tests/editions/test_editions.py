@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from award.extensions import db
+from award.i18n import TAIPEI
 from award.models import Agency, AuditEvent, Category, Edition, EditionStatus, Entry, Stage
 from edition_helpers import AREAS, area_rows, audit_count, criteria_data, edition_data
 
@@ -53,7 +54,7 @@ def test_real_award_is_set_up_through_the_forms(app, organizer):
     for area in AREAS:
         assert area in page
     assert 'id="opening-problems"' not in page
-    response = organizer.post(f"/editions/{edition_id}/status", data={"status": "open"})
+    response = organizer.post(f"/editions/{edition_id}/status", data={"status": "open", "confirmed": "1"})
     with app.app_context():
         assert _edition(7).status is EditionStatus.OPEN
 
@@ -119,7 +120,7 @@ def test_opening_refused_while_a_category_does_not_add_up(app, organizer):
     page = organizer.get(f"/editions/{edition_id}").get_data(as_text=True)
     assert 'id="opening-problems"' in page and "95" in page
     before = audit_count_in(app)
-    response = organizer.post(f"/editions/{edition_id}/status", data={"status": "open"}, follow_redirects=True)
+    response = organizer.post(f"/editions/{edition_id}/status", data={"status": "open", "confirmed": "1"}, follow_redirects=True)
     assert "整體廉能作為類" in response.get_data(as_text=True) and "95" in response.get_data(as_text=True)
     with app.app_context():
         assert _edition(11).status is EditionStatus.DRAFT
@@ -138,7 +139,7 @@ def test_opening_refused_without_categories_criteria_or_deadline(app, organizer)
         db.session.commit()
         problems = ops.opening_problems(edition)
         assert any("創新廉能措施類" in p for p in problems)
-    organizer.post(f"/editions/{edition_id}/status", data={"status": "open"})
+    organizer.post(f"/editions/{edition_id}/status", data={"status": "open", "confirmed": "1"})
     with app.app_context():
         assert _edition(12).status is EditionStatus.DRAFT
 
@@ -149,32 +150,61 @@ def test_status_moves_follow_the_rules(app, organizer):
         edition_id = demo.id
         demo_stages = [s.id for s in demo.stages]
     # Not from open straight to closed, and no unknown status.
-    organizer.post(f"/editions/{edition_id}/status", data={"status": "closed"})
+    organizer.post(f"/editions/{edition_id}/status", data={"status": "closed", "confirmed": "1"})
     assert organizer.post(f"/editions/{edition_id}/status", data={"status": "bogus"}).status_code == 400
     with app.app_context():
         assert _edition(3).status is EditionStatus.OPEN
         agency = db.session.scalars(select(Agency).order_by(Agency.id)).first()
         db.session.add(Entry(category_id=_edition(3).categories[0].id, agency_id=agency.id, title="案"))
         db.session.commit()
-    organizer.post(f"/editions/{edition_id}/status", data={"status": "draft"})  # entries exist: refused
+    organizer.post(f"/editions/{edition_id}/status", data={"status": "draft", "confirmed": "1"})  # entries exist: refused
     with app.app_context():
         assert _edition(3).status is EditionStatus.OPEN
         for stage_id in demo_stages:
             db.session.delete(db.session.get(Stage, stage_id))
         db.session.commit()
-    organizer.post(f"/editions/{edition_id}/status", data={"status": "judging"})  # no stage: refused
+    organizer.post(f"/editions/{edition_id}/status", data={"status": "judging", "confirmed": "1"})  # no stage: refused
     with app.app_context():
         assert _edition(3).status is EditionStatus.OPEN
         db.session.add(Stage(edition_id=edition_id, name="書面審查", judges_per_entry=3, trim=0))
         db.session.commit()
-    organizer.post(f"/editions/{edition_id}/status", data={"status": "judging"})
-    organizer.post(f"/editions/{edition_id}/status", data={"status": "closed"})
+    organizer.post(f"/editions/{edition_id}/status", data={"status": "judging", "confirmed": "1"})
+    organizer.post(f"/editions/{edition_id}/status", data={"status": "closed", "confirmed": "1"})
     with app.app_context():
         assert _edition(3).status is EditionStatus.CLOSED
         moves = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "edition_status_changed")
                                    .order_by(AuditEvent.seq)).all()
         assert [(json.loads(e.before)["status"], json.loads(e.after)["status"]) for e in moves] == [
             ("open", "judging"), ("judging", "closed")]
+
+
+def test_starting_judging_asks_first_and_warns_before_the_deadline(app, organizer):
+    """One click on "Start judging" must not close submissions a month early: the button leads to a
+    page that says what it does and that the deadline has not passed; only its confirm button acts."""
+    with app.app_context():
+        edition = _edition(3)  # the demo's: open, deadline ahead
+        edition_id = edition.id
+        deadline = edition.submission_deadline.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M")
+        agency = db.session.scalars(select(Agency).order_by(Agency.id)).first()
+        db.session.add(Entry(category_id=edition.categories[0].id, agency_id=agency.id, title="草稿案"))
+        db.session.commit()
+        count = audit_count()
+    asked = organizer.post(f"/editions/{edition_id}/status", data={"status": "judging"})
+    assert asked.status_code == 200
+    page = asked.get_data(as_text=True)
+    warnings = page.split('id="status-warnings"', 1)[1].split("</div>", 1)[0]
+    assert deadline in warnings and "1" in warnings  # the deadline, and one entry not submitted
+    assert 'name="confirmed" value="1"' in page
+    with app.app_context():
+        assert _edition(3).status is EditionStatus.OPEN and audit_count() == count  # nothing changed yet
+    organizer.post(f"/editions/{edition_id}/status", data={"status": "judging", "confirmed": "1"})
+    with app.app_context():
+        assert _edition(3).status is EditionStatus.JUDGING
+    # a move that is not allowed is refused at once, without a confirmation page
+    refused = organizer.post(f"/editions/{edition_id}/status", data={"status": "draft"})
+    assert refused.status_code == 302
+    with app.app_context():
+        assert _edition(3).status is EditionStatus.JUDGING
 
 
 def test_list_shows_editions_newest_first(app, organizer):
