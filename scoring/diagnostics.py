@@ -44,6 +44,9 @@ class Agreement:
     icc2_k: float | None
     krippendorff_alpha: float | None
     note: str = ""
+    #: why a statistic is missing, for callers that word it themselves: "no_variation" (the complete
+    #: block's totals vary too little) or "no_complete_block" (fewer than 2 entries x 2 judges)
+    note_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Influence:
     judge: str
     changes: tuple[RankChange, ...]
     note: str = ""
+    #: "unrankable" when the ranking cannot be recomputed without this judge ("" otherwise)
+    note_code: str = ""
 
     @property
     def influential(self) -> bool:
@@ -260,17 +265,19 @@ def agreement(matrix: np.ndarray, scope: str) -> Agreement:
     block = matrix[:, judges]
     block = block[~np.isnan(block).any(axis=1)]
     n, m = block.shape
-    note = ""
+    note = code = ""
     w = icc = None
     if n >= 2 and m >= 2:
         w, icc = kendall_w(block), icc2(block)
         undefined = [name for name, value in (("W", w), ("ICC", icc)) if value is None]
         if undefined:
             note = f"{' and '.join(undefined)} undefined: too little variation in the complete block"
+            code = "no_variation"
     else:
         note = "fewer than 2 entries marked by every judge: W and ICC need a complete block"
+        code = "no_complete_block"
     return Agreement(scope, n, m, *(w or (None, None, None)), *(icc or (None, None)),
-                     krippendorff_alpha(matrix), note)
+                     krippendorff_alpha(matrix), note, code)
 
 
 # ------------------------------------------------------------------------------- judge stats
@@ -374,7 +381,8 @@ def influence(table: MarkTable, config: AggregationConfig, tiers: Sequence[Tier]
         try:
             after_result = rank_table(table.without_judges([judge]), config, tiers)
         except ScoringError as exc:
-            result.append(Influence(judge, (), f"ranking impossible without this judge: {exc.message}"))
+            result.append(Influence(judge, (), f"ranking impossible without this judge: {exc.message}",
+                                    "unrankable"))
             continue
         after = {r.entry: r for r in after_result.entries}
         changes = []

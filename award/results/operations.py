@@ -374,10 +374,32 @@ def diagnostics(payload: dict[str, Any], bootstrap: int = DIAGNOSTICS_BOOTSTRAP)
     return found
 
 
-def read_kendall_w(value: float | None) -> str:
+def _not_computed(agreement: Any = None) -> str:
+    if agreement is not None and agreement.note_code == "no_variation":
+        return _("Not computed: the totals of the entries every judge marked vary too little.")
+    return _("Not computed: too few entries marked by every judge.")
+
+
+def agreement_note(agreement: Any) -> str:
+    """The engine's note on missing agreement figures, in the reader's language."""
+    if agreement.note_code == "no_variation":
+        return _("Kendall's W or the ICC is undefined: the judges' totals on the entries every judge marked "
+                 "hardly vary.")
+    if agreement.note_code == "no_complete_block":
+        return _("Kendall's W and the ICC need at least 2 entries marked by every judge.")
+    return agreement.note
+
+
+def influence_note(influence: Any) -> str:
+    if influence.note_code == "unrankable":
+        return _("Without this judge the entries cannot be ranked (too few judges or marks would be left).")
+    return influence.note
+
+
+def read_kendall_w(value: float | None, agreement: Any = None) -> str:
     """One plain-language line per agreement figure (thresholds as in docs/scoring.md)."""
     if value is None:
-        return _("Not computed: too few entries marked by every judge.")
+        return _not_computed(agreement)
     if value >= 0.7:
         return _("Judges order the entries much the same way.")
     if value >= 0.3:
@@ -385,9 +407,9 @@ def read_kendall_w(value: float | None) -> str:
     return _("Judges hardly agree on the order of the entries.")
 
 
-def read_icc(value: float | None, panel: bool = False) -> str:
+def read_icc(value: float | None, panel: bool = False, agreement: Any = None) -> str:
     if value is None:
-        return _("Not computed: too few entries marked by every judge.")
+        return _not_computed(agreement)
     what = _("the panel's average") if panel else _("a single judge's total")
     if value < 0.5:
         return _("Poor reliability of %(what)s (below 0.5).", what=what)
@@ -398,8 +420,10 @@ def read_icc(value: float | None, panel: bool = False) -> str:
     return _("Excellent reliability of %(what)s (above 0.9).", what=what)
 
 
-def read_alpha(value: float | None) -> str:
+def read_alpha(value: float | None, agreement: Any = None) -> str:
     if value is None:
+        if agreement is not None and agreement.n_entries >= 2 and agreement.n_judges >= 2:
+            return _("Not computed: the marks vary too little.")
         return _("Not computed: too few entries with two or more judges.")
     if value >= 0.8:
         return _("Reliable agreement on the totals (0.8 or more).")

@@ -860,6 +860,11 @@ def _read(value: float | None, scale: Sequence[tuple[float | None, str]]) -> str
     return ""
 
 
+def _note(diagnostic: dict[str, Any]) -> str:
+    """The engine's note in Chinese when its code is known, else as the engine gave it."""
+    return T.NOTES.get(diagnostic.get("note_code") or "", diagnostic.get("note") or "")
+
+
 def _agreement_rows(name: str, scope: str, agreement: dict[str, Any]) -> list[list[Any]]:
     def stat(label: str, value: Any, reading: str = "", style: str = "stat") -> list[Any]:
         return [name, T.A_AGREEMENT, scope, label, (value, style) if value is not None else T.NOT_COMPUTED, reading]
@@ -868,7 +873,7 @@ def _agreement_rows(name: str, scope: str, agreement: dict[str, Any]) -> list[li
     p_text = "" if p is None else ("p < 0.05：一致性顯著" if p < 0.05 else "p ≥ 0.05：未達顯著")
     # p < 0.05: significant agreement / p ≥ 0.05: not significant
     rows = [
-        stat(T.S_N, f"{agreement.get('n_entries', 0)}／{agreement.get('n_judges', 0)}", agreement.get("note") or ""),
+        stat(T.S_N, f"{agreement.get('n_entries', 0)}／{agreement.get('n_judges', 0)}", _note(agreement)),
         stat(T.S_KENDALL_W, agreement.get("kendall_w"), _read(agreement.get("kendall_w"), T.READ_W)),
         stat(T.S_KENDALL_P, p, p_text),
         stat(T.S_ICC21, agreement.get("icc2_1"), _read(agreement.get("icc2_1"), T.READ_ICC)),
@@ -915,7 +920,7 @@ def _agreement_sheet(w: SheetWriter, ctx: Context) -> None:
                 entry=ctx.entry_label(c["entry"]), rank_before=_dash(c.get("rank_before")),
                 rank_after=_dash(c.get("rank_after")), tier_before=_dash(c.get("tier_before")),
                 tier_after=_dash(c.get("tier_after"))) for c in changes)
-            reading = described or influence.get("note") or T.NO_CHANGES
+            reading = described or _note(influence) or T.NO_CHANGES
             rows.append([name, T.A_INFLUENCE, ctx.judge(influence["judge"]), T.S_INF_CHANGES, (len(changes), "int"),
                          (reading, "wrap")])
         flags = diag.get("favouritism", [])

@@ -234,6 +234,12 @@ S_THRESHOLD = "偏好旗標門檻 |z|"  # favouritism threshold
 NOT_COMPUTED = "未計算"  # not computed
 NO_FLAGS = "無偏好旗標"  # no flags
 NO_CHANGES = "無變動"  # no change
+# the engine's notes by code (scoring.diagnostics Agreement/Influence ``note_code``); others as given
+NOTES = {
+    "no_variation": "Kendall's W 或 ICC 無法計算：各委員皆有評分的參獎案，總分差異過小",  # too little variation
+    "no_complete_block": "Kendall's W 與 ICC 需至少 2 件參獎案由每位委員評分",  # needs a complete block
+    "unrankable": "少了這位委員，參獎案無法排名（剩下的委員或評分過少）",  # cannot rank without this judge
+}
 FLAG_FAVOURS = "偏高：較其他評審之中位數高 {deviation:+.2f} 分（該評審平常 {usual:+.2f} ± {sd:.2f}）"
 # favours: deviation above the others' median (the judge's usual deviation ± SD)
 FLAG_DISFAVOURS = "偏低：較其他評審之中位數 {deviation:+.2f} 分（該評審平常 {usual:+.2f} ± {sd:.2f}）"

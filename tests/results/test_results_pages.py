@@ -283,3 +283,32 @@ def test_live_hash_is_stable_between_requests(app, scored_stage):
     with app.app_context():
         stage = scored_stage.stage()
         assert payload_hash(build_payload(stage)) == payload_hash(build_payload(stage))
+
+
+def test_agreement_that_cannot_be_computed_says_why_in_chinese(app, scored_stage, client, login):
+    """Every judge gives every entry of the second category the same marks: W and ICC are undefined
+    because nothing varies, and the page and the workbook say that, in Chinese, not "too few entries"."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from award.results.workbook_text import NOTES
+
+    with app.app_context():
+        category_id = scored_stage.category_ids[1]
+        for mark in db.session.scalars(select(Mark).join(ScoreSheet).where(
+                ScoreSheet.stage_id == scored_stage.stage_id,
+                ScoreSheet.entry_id.in_(scored_stage.entry_ids[category_id]))):
+            mark.score = Decimal("80")
+        db.session.commit()
+    login.as_demo("organizer")  # the default language: Traditional Chinese
+    html = client.get(f"/results/stages/{scored_stage.stage_id}/diagnostics").get_data(as_text=True)
+    section = html[html.index(f'id="diagnostics-{category_id}"'):]
+    note = section.split(f'id="agreement-note-{category_id}">', 1)[1].split("</p>", 1)[0]
+    assert "undefined" not in note and re.search(r"[\u4e00-\u9fff]", note)
+    reading = section.split('data-stat="kendall_w"', 1)[1].split("</tr>", 1)[0]
+    assert "差異過小" in reading  # not the "too few entries" reading
+    assert "-0.00" not in html
+    book = load_workbook(BytesIO(client.get(f"/results/export/stages/{scored_stage.stage_id}.xlsx").data))
+    texts = {str(c.value) for row in book["評分一致性"].iter_rows() for c in row if c.value}
+    assert NOTES["no_variation"] in texts and not any("undefined" in t for t in texts)

@@ -42,6 +42,7 @@ def test_leave_one_out_explains_when_ranking_becomes_impossible():
     diag = diagnose(CRIT, marks_from({"E": {"J1": 50, "J2": 60, "J3": 70}}), AggregationConfig(method="trimmed"),
                     bootstrap=0)
     assert all("needs at least 3" in i.note for i in diag.influence) and not diag.influential_judges
+    assert {i.note_code for i in diag.influence} == {"unrankable"}  # for callers that word it themselves
 
 
 def make_panel(seed=3, entries=12, judges=5, favour=None):
@@ -137,5 +138,15 @@ def test_diagnose_with_incomplete_design_uses_alpha():
                                                     ("E2", "J2", 80), ("E3", "J2", 90), ("E3", "J3", 80))]
     diag = diagnose(CRIT, marks, AggregationConfig(method="bias"), bootstrap=50)
     assert diag.agreement.kendall_w is None and "complete block" in diag.agreement.note
+    assert diag.agreement.note_code == "no_complete_block"
     assert diag.agreement.krippendorff_alpha is not None
     assert rank_category(CRIT, marks, AggregationConfig(method="bias")).entries[0].entry == "E3"
+
+
+def test_agreement_without_variation_says_so_by_code():
+    """Every judge gives every entry the same total: W and ICC are undefined, not "too few entries"."""
+    flat = {e: {j: 70 for j in ("J1", "J2", "J3")} for e in ("E1", "E2", "E3")}
+    diag = diagnose(CRIT, marks_from(flat), bootstrap=0)
+    assert diag.agreement.n_entries == 3 and diag.agreement.kendall_w is None
+    assert diag.agreement.note_code == "no_variation" and "variation" in diag.agreement.note
+    assert json.loads(json.dumps(diag.to_dict()))["agreement"]["note_code"] == "no_variation"
