@@ -140,6 +140,6 @@ def import_template(file_format: str):
     if file_format == "xlsx":
         data, mimetype = template_xlsx(), XLSX_MIMETYPE
     else:
-        data, mimetype = template_csv(), "text/csv; charset=utf-8"
+        data, mimetype = template_csv(), "text/csv"  # Werkzeug adds "; charset=utf-8"
     return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
                      download_name=f"agency-import-template.{file_format}", max_age=0)

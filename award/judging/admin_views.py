@@ -72,8 +72,14 @@ def populate(stage_id: int):
     except ops.AssignmentError as error:
         flash(error.message, "error")
     else:
-        flash(_("%(n)d eligible entries added to the stage.", n=added) if added
-              else _("Every eligible entry is already in the stage."), "success")
+        waiting = ops.awaiting_screening(stage)
+        if added:
+            flash(_("%(n)d eligible entries added to the stage.", n=added), "success")
+        elif waiting:
+            flash(_("No entry was added: %(n)d submitted entries have not been screened yet. Screen them on the "
+                    "entries page; only eligible entries enter the stage.", n=waiting), "warning")
+        else:
+            flash(_("Every eligible entry is already in the stage."), "success")
     return _to_stage(stage)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -189,6 +189,14 @@ def populate_first_stage(stage: Stage, organizer: User) -> int:
                                       decided_by_id=organizer.id, decided_at=now))
         record("stage_populated", stage, actor=organizer, after={"basis": "eligible", "entries": added})
     return len(added)
+
+
+def awaiting_screening(stage: Stage) -> int:
+    """Submitted entries of the stage's edition not screened yet: they cannot enter the first stage."""
+    return db.session.scalar(
+        select(func.count(Entry.id)).join(Category, Category.id == Entry.category_id)
+        .where(Category.edition_id == stage.edition_id, Entry.status == EntryStatus.SUBMITTED,
+               Entry.screening == Screening.PENDING))
 
 
 # --- the matrix ---------------------------------------------------------------------------------

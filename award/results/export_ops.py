@@ -41,7 +41,7 @@ from . import operations as results_ops
 from . import workbook_text as T
 from .workbook import XLSX_MIMETYPE, ChainCheck, CheckpointInfo, WorkbookInput, build_workbook
 
-CSV_MIMETYPE = "text/csv; charset=utf-8"
+CSV_MIMETYPE = "text/csv"  # Werkzeug adds "; charset=utf-8" (given here too, it came twice)
 CSV_HEADERS = ("組別", "名次", "機關代碼", "參獎機關", "作品名稱", "總分", "獎項等第", "縣市", "地理區分", "snapshot_sha256")
 # category, rank, agency code, agency, entry title, total, tier, county/city, geography class, the frozen
 # snapshot's SHA-256 on every row (empty: provisional results, not frozen)

@@ -27,6 +27,8 @@ def test_import_page_renders(organizer):
     assert 'enctype="multipart/form-data"' in html and 'name="csrf_token"' in html
     assert 'for="sheet"' in html and "<legend>" in html
     assert "/agencies/import/template.xlsx" in html and "/agencies/import/template.csv" in html
+    template = organizer.get("/agencies/import/template.csv")
+    assert template.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_utf8_bom_csv_creates_agencies_with_supervisors(organizer, app):

@@ -65,6 +65,16 @@ def test_populate_puts_submitted_eligible_entries_in_the_first_stage_once(jw):
     assert db.session.scalar(select(func.count(StageEntry.id)).where(StageEntry.stage_id == jw.stage(1).id)) == 0
 
 
+def test_populating_before_screening_says_the_entries_await_it(jw):
+    """Not "every eligible entry is already in the stage" while the stage is empty."""
+    jw.entry(PENGHU, eligible=False, in_stage=None)
+    jw.entry(KINMEN, eligible=False, in_stage=None)
+    page = jw.client("organizer").post(_stage_url(jw, "/populate"), follow_redirects=True).get_data(as_text=True)
+    warning = page.split('class="flash flash-warning"', 1)[1].split("</p>", 1)[0]
+    assert "2" in warning and ("screened" in warning or "初審" in warning or "資格審查" in warning or "篩選" in warning)
+    assert db.session.scalar(select(func.count(StageEntry.id))) == 0
+
+
 # --- the matrix ---------------------------------------------------------------------------------
 
 def test_matrix_shows_states_ties_coverage_and_loads(jw):

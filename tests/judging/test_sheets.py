@@ -294,6 +294,16 @@ def test_dashboard_lists_entries_per_stage_with_progress(judging_app, world, jud
     assert "澎湖縣政府" in html  # not a blind stage
 
 
+def test_the_offline_sheet_is_offered_only_while_something_is_left_to_score(judging_app, world, judge1):
+    html = _html(judge1.get("/judging/"))
+    assert 'id="offline-' in html and 'id="all-submitted-' not in html
+    for title in ("甲", "乙", "丙"):
+        assert post_sheet(judge1, world, "judge1", title, 80, action="submit", confirm=True).status_code == 303
+    html = _html(judge1.get("/judging/"))
+    assert 'id="offline-' not in html and "/offline" not in html  # no download that leads to "nothing to fill"
+    assert 'id="all-submitted-' in html
+
+
 def test_dashboard_leaves_out_tied_and_declared_entries(judging_app, world, judge1):
     from award.models import AssignmentStatus, Tie, TieKind
 

@@ -143,6 +143,7 @@ def test_csv_has_bom_crlf_and_the_injection_rule(app, scored_stage, client, logi
     login.as_demo("organizer")
     response = client.get(f"/results/export/stages/{scored_stage.stage_id}.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # once, not "charset=utf-8; charset=utf-8"
     assert "filename*=UTF-8''" + quote("第3屆透明晶質獎_書面審查_暫定成績.csv", safe="") in \
         response.headers["Content-Disposition"]
     data = response.data
