@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from statistics import median
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -239,6 +240,10 @@ def main() -> int:
                 steady = stats.all(exclude=("login",))
                 print(f"  ratio        judging requests/s ÷ healthz requests/s = {rate / floor_rate:.2f}; "
                       f"p95 judging ÷ p95 healthz = {p95(steady) / max(p95(floor_latencies), 1e-9):.1f}")
+                saves = stats.latencies.get("save", [])
+                if saves:  # the floor: the score-sheet save itself against the bare endpoint
+                    print(f"  save ÷ floor p50 {median(saves) / max(median(floor_latencies), 1e-9):.1f}, "
+                          f"p95 {p95(saves) / max(p95(floor_latencies), 1e-9):.1f} (score-sheet save ÷ GET /healthz)")
             acknowledged, lost, audit = check(app, judges, simulated)
             print(f"\nintegrity: {acknowledged} acknowledged saves, {lost} lost; audit chain {audit}")
             ok = stats.error_count() == 0 and lost == 0 and audit.startswith("verifies")
