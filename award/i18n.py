@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from babel.support import Translations
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_datetime
+from flask_babel import format_datetime, gettext
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from .extensions import babel
 
@@ -39,6 +40,13 @@ def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(value, fmt)
 
 
+def colon(label: str) -> Markup:
+    """A label followed by the language's colon: "Score sheet: " in English, "評分表：" in Chinese
+    (a full-width colon, and no space after it)."""
+    # TRANSLATORS: the colon after a label, with the space that follows it in this language
+    return escape(label) + Markup(escape(gettext(": ")))
+
+
 def to_taipei(value: datetime) -> datetime:
     return value.astimezone(TAIPEI)
 
@@ -46,6 +54,7 @@ def to_taipei(value: datetime) -> datetime:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Taipei")
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["colon"] = colon
 
     @app.context_processor
     def _language_context():

@@ -134,3 +134,17 @@ def test_every_template_with_text_to_translate_is_extracted():
                  if re.search(r"\b_l?\(", p.read_text(encoding="utf-8"))}
     assert with_text, "no template with _( ) found: the test looks in the wrong place"
     assert not with_text - scanned, "templates never extracted:\n" + _listing(with_text - scanned)
+
+
+def test_a_label_takes_the_colon_of_its_language(app):
+    """Chinese text takes a full-width colon with no space after it; English ": "."""
+    from flask_babel import force_locale
+
+    from award.i18n import colon
+
+    with app.test_request_context():
+        with force_locale("zh_Hant_TW"):
+            assert str(colon("評分表")) == "評分表："
+        with force_locale("en"):
+            assert str(colon("Score sheet")) == "Score sheet: "
+        assert str(colon("<b>")) == "&lt;b&gt;: " or str(colon("<b>")).startswith("&lt;b&gt;")  # escaped
