@@ -44,7 +44,7 @@ def colon(label: str) -> Markup:
     """A label followed by the language's colon: "Score sheet: " in English, "評分表：" in Chinese
     (a full-width colon, and no space after it)."""
     # TRANSLATORS: the colon after a label, with the space that follows it in this language
-    return escape(label) + Markup(escape(gettext(": ")))
+    return escape(label) + escape(gettext(": "))
 
 
 def to_taipei(value: datetime) -> datetime:
