@@ -31,7 +31,7 @@ from ..audit.checkpoints import checkpoint_at
 from ..extensions import db
 from ..models import (Agency, Assignment, AssignmentStatus, Category, Edition, Entry, ResultSnapshot, ScoreSheet,
                       SheetStatus, Stage, StageEntry, User, utcnow)
-from .payload import build_payload, payload_hash, payload_json
+from .payload import build_payload, engine_error_detail, payload_hash, payload_json
 
 REASON_LIMIT = 2000  # characters of an unfreeze reason
 LISTED_PROBLEMS = 10  # outstanding sheets named in a refusal (the rest are counted)
@@ -135,7 +135,7 @@ def freeze_problems(stage: Stage, payload: dict[str, Any] | None = None) -> list
     for category in payload["categories"]:
         if category["error"]:
             problems.append(_("%(category)s cannot be ranked: %(error)s", category=category["name"],
-                              error=category["error"]))
+                              error=error_text(category)))
     if not any(c["marks"] for c in payload["categories"]):
         problems.append(_("There are no submitted marks in this stage, so there is nothing to freeze."))
     return problems
@@ -307,7 +307,8 @@ def what_if(stage: Stage, config: scoring.AggregationConfig, official: Official 
 def _compare(official: dict[str, Any], alternative: dict[str, Any] | None) -> CategoryComparison:
     alternative = alternative or {"entries": [], "error": None}
     alt = {e["id"]: e for e in alternative["entries"]}
-    result = CategoryComparison(official["id"], official["name"], official["error"], alternative["error"])
+    result = CategoryComparison(official["id"], official["name"], official["error"] and error_text(official),
+                                alternative["error"] and error_text(alternative))
     seen = set()
     for entry in official["entries"]:
         seen.add(entry["id"])
@@ -355,6 +356,27 @@ class CategoryDiagnostics:
     entries: list[dict[str, Any]]
     diagnostics: scoring.Diagnostics | None = None
     error: str | None = None
+    error_detail: dict[str, Any] | None = None
+
+
+def error_text(item: Any) -> str:
+    """Why a category cannot be ranked, in the reader's language (a payload category or a
+    ``CategoryDiagnostics``); the engine's English message when its kind is not one we word."""
+    get = item.get if isinstance(item, dict) else (lambda key: getattr(item, key, None))
+    detail = get("error_detail") or {}
+    kind = detail.get("kind")
+    if kind == "too_few_judges":
+        return _("Entry #%(entry)d has marks from %(judges)d judges, but trimming needs at least %(needed)d. "
+                 "Assign more judges, or let this stage fall back to the plain mean when too few remain.",
+                 entry=detail["entry"], judges=detail["judges"], needed=detail["needed"])
+    if kind == "disconnected":
+        return _("The judges and entries fall into %(parts)d groups that share no judge, so the leniency "
+                 "correction cannot compare them. Assign judges across the groups, or choose another method.",
+                 parts=detail["parts"])
+    if kind == "incomplete":
+        return _("Entry #%(entry)d lacks marks this method needs (a criterion nobody marked, or a partly filled "
+                 "sheet).", entry=detail["entry"])
+    return get("error") or ""
 
 
 def diagnostics(payload: dict[str, Any], bootstrap: int = DIAGNOSTICS_BOOTSTRAP) -> list[CategoryDiagnostics]:
@@ -362,14 +384,15 @@ def diagnostics(payload: dict[str, Any], bootstrap: int = DIAGNOSTICS_BOOTSTRAP)
     mark, so a snapshot's diagnostics can be recomputed from it alone). Seeded: reproducible."""
     found = []
     for category in payload["categories"]:
-        item = CategoryDiagnostics(category["id"], category["name"], category["entries"], error=category["error"])
+        item = CategoryDiagnostics(category["id"], category["name"], category["entries"], error=category["error"],
+                                   error_detail=category.get("error_detail"))
         if not item.error and category["marks"]:
             criteria, marks, tiers = _engine_inputs(payload, category)
             try:
                 item.diagnostics = scoring.diagnose(criteria, marks, config_of(payload, category), tiers,
                                                     bootstrap=bootstrap, seed=0)
             except scoring.ScoringError as exc:
-                item.error = exc.message
+                item.error, item.error_detail = exc.message, engine_error_detail(exc)
         found.append(item)
     return found
 

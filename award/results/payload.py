@@ -45,6 +45,17 @@ def _str(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def engine_error_detail(exc: scoring.ScoringError) -> dict[str, Any]:
+    """The engine's refusal as data: its kind and the figures a reader needs (ids, not names)."""
+    if isinstance(exc, scoring.TooFewJudges):
+        return {"kind": "too_few_judges", "entry": int(exc.entry), "judges": exc.judges, "needed": exc.needed}
+    if isinstance(exc, scoring.DisconnectedDesign):
+        return {"kind": "disconnected", "parts": len(exc.components)}
+    if isinstance(exc, scoring.IncompleteSheet) and exc.entry is not None:
+        return {"kind": "incomplete", "entry": int(exc.entry)}
+    return {"kind": "other"}
+
+
 def build_payload(stage: Stage, config: scoring.AggregationConfig | None = None) -> dict[str, Any]:
     """The stage's results as they stand now (``config`` overrides the stage's method for a what-if)."""
     edition = stage.edition
@@ -56,12 +67,12 @@ def build_payload(stage: Stage, config: scoring.AggregationConfig | None = None)
         marks = adapter.stage_marks(stage, category)
         entries = {str(e.id): e for e in adapter.stage_entries(stage, category)}
         judge_ids.update(m.judge for m in marks)
-        ranked, error = [], None
+        ranked, error, error_detail = [], None, None
         try:
             result = scoring.rank_category(adapter.to_criteria(criteria), marks, adapter.for_category(config, criteria),
                                            tiers=adapter.to_tiers(edition)) if marks else None
         except scoring.ScoringError as exc:
-            result, error = None, exc.message
+            result, error, error_detail = None, exc.message, engine_error_detail(exc)
         for r in result.entries if result else ():
             entry = entries.get(r.entry)
             item = {
@@ -89,6 +100,9 @@ def build_payload(stage: Stage, config: scoring.AggregationConfig | None = None)
             "marks": [{"entry": int(m.entry), "judge": int(m.judge), "criterion": int(m.criterion),
                        "score": _str(m.score)} for m in marks],
             "error": error,
+            # only with an error (a frozen payload has none, so snapshots hash as before): what the
+            # engine refused, in data, for the pages to say in the reader's language
+            **({"error_detail": error_detail} if error_detail else {}),
         })
     judges = [{"id": u.id, "name": u.name} for u in
               db.session.scalars(select(User).where(User.id.in_([int(j) for j in judge_ids])).order_by(User.id))]

@@ -23,6 +23,11 @@ from .forms import FreezeForm, UnfreezeForm, WhatIfForm
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 
+@bp.context_processor
+def _engine_error_text() -> dict[str, Any]:
+    return {"engine_error": ops.error_text}
+
+
 def _stage(stage_id: int) -> Stage:
     return db.session.get(Stage, stage_id) or abort(404)
 

@@ -646,7 +646,7 @@ def _marks_sheet(w: SheetWriter, ctx: Context) -> MarksLayout:
         if category["error"]:
             row += 1
             w.append([(name, "error"), None, None, None, (T.ROW_ERROR, "error"), None, *tail(width_c),
-                      *tail(after_marks - 1), (T.CATEGORY_ERROR.format(error=category["error"]), "error")])
+                      *tail(after_marks - 1), (T.CATEGORY_ERROR.format(error=_engine_error(category)), "error")])
 
     w.finish(n_cols, f"{ctx.title} {T.SHEET_MARKS}", ctx.data.provisional)
     return MarksLayout(last_row=max(row, 2), total_col=total_col, engine_col=engine_col)
@@ -769,7 +769,7 @@ def _summary_sheet(w: SheetWriter, ctx: Context, layout: MarksLayout) -> None:
     for category in categories:
         label = (T.LABEL_CATEGORY.format(name=category["name"]), "bold")
         if category["error"]:
-            rows.append([label, (T.CATEGORY_ERROR.format(error=category["error"]), "error")])
+            rows.append([label, (T.CATEGORY_ERROR.format(error=_engine_error(category)), "error")])
         else:
             judges = {m["judge"] for m in category["marks"]}
             rows.append([label, T.CATEGORY_TEXT.format(entries=len(category["entries"]), judges=len(judges),
@@ -834,7 +834,7 @@ def _ranking_sheet(w: SheetWriter, ctx: Context) -> None:
             rows.append([name, None, None, None, None, None, None, None, None, entry_id, 0, None, T.NOTE_UNRANKED])
         if category["error"]:
             rows.append([(name, "error"), None, None, None, None, None, None, None, None, None, None, None,
-                         (T.CATEGORY_ERROR.format(error=category["error"]), "error")])
+                         (T.CATEGORY_ERROR.format(error=_engine_error(category)), "error")])
         if rows:
             breaks.append(len(rows) + 1)
     widths = _widths(T.RANKING_HEADERS, rows)
@@ -858,6 +858,13 @@ def _read(value: float | None, scale: Sequence[tuple[float | None, str]]) -> str
         if threshold is None or value >= threshold:
             return words
     return ""
+
+
+def _engine_error(category: dict[str, Any]) -> str:
+    """Why the category cannot be ranked, in Chinese when the engine's kind of refusal is known."""
+    detail = category.get("error_detail") or {}
+    text = T.ENGINE_ERRORS.get(detail.get("kind") or "")
+    return text.format(**detail) if text else category["error"]
 
 
 def _note(diagnostic: dict[str, Any]) -> str:
@@ -890,7 +897,7 @@ def _agreement_sheet(w: SheetWriter, ctx: Context) -> None:
         name = category["name"]
         diag = ctx.data.diagnostics.get(category["id"])
         if diag is None or isinstance(diag, str):
-            message = diag or category["error"] or T.NOT_COMPUTED
+            message = (_engine_error(category) if category["error"] else diag) or T.NOT_COMPUTED
             rows.append([(name, "error"), T.A_ERROR, None, None, None, (message, "error")])
             continue
         criteria = {str(c["id"]): c["name"] for c in category["criteria"]}

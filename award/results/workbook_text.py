@@ -98,6 +98,15 @@ COUNTS_TEXT = "{categories} 組；已排名作品 {entries} 件；未評分作�
 # categories; ranked entries; unscored entries; judges; marks
 CATEGORY_TEXT = "已排名 {entries} 件，評審 {judges} 位，評分 {marks} 筆"  # ranked entries, judges, marks
 CATEGORY_ERROR = "無法排名：{error}"  # cannot be ranked: error
+# the engine's refusals by kind (payload "error_detail"); any other kind shows the engine's message
+ENGINE_ERRORS = {
+    # entry #N has marks from J judges, but trimming needs at least K
+    "too_few_judges": "參獎案 #{entry} 只有 {judges} 位委員的評分，去除極端分數至少需要 {needed} 位",
+    # judges and entries fall into N groups sharing no judge
+    "disconnected": "委員與參獎案分成 {parts} 組，彼此沒有共同的委員，無法校正寬嚴",
+    # entry #N lacks marks this method needs
+    "incomplete": "參獎案 #{entry} 缺少此計分方法所需的評分",
+}
 CHAIN_OK = "通過：共 {count} 筆稽核事件，雜湊鏈完整（{message}）"  # passed: n events, chain intact
 CHAIN_BROKEN = "未通過：{message}（共檢查 {count} 筆）"  # failed: message (n checked)
 CHAIN_UNKNOWN = "未執行"  # not run

@@ -91,9 +91,20 @@ def test_ranking_page_shows_why_a_category_cannot_be_ranked(app, scored_stage, c
         assert response.status_code == 200
         html = response.get_data(as_text=True)
         assert f'id="category-{first.id}-error"' in html
-        assert str(caught.value.message).replace("'", "&#39;") in html
+        error = html.split(f'id="category-{first.id}-error"', 1)[1].split("</p>", 1)[0]
+        # said in Chinese from the engine's data: which entry, how many judges, how many needed
+        assert f"#{caught.value.entry}" in error and "5" in error and "7" in error
+        assert caught.value.message not in html and re.search(r"[\u4e00-\u9fff]", error)
         assert ranking_rows(html) == []
         assert 'id="freeze-blockers"' in html
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(BytesIO(client.get(f"/results/export/stages/{stage.id}.xlsx").data))
+        texts = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value]
+        assert any(f"參獎案 #{caught.value.entry} 只有 5 位委員" in t for t in texts)
+        assert not any(caught.value.message in t for t in texts)
 
 
 def test_diagnostics_page_is_the_engines_diagnostics(app, scored_stage, client, login):
@@ -203,9 +214,10 @@ def test_what_if_shows_the_engines_message_when_a_method_cannot_rank(app, scored
         payload = build_payload(stage, scoring.AggregationConfig(method="trimmed", trim=3, trim_level="total",
                                                                  round_each_stage=True))
         for category in payload["categories"]:
-            assert category["error"]
+            assert category["error"] and category["error_detail"]["kind"] == "too_few_judges"
             assert f'id="whatif-{category["id"]}-error"' in html
-            assert category["error"].replace("'", "&#39;") in html
+            shown = html.split(f'id="whatif-{category["id"]}-error">', 1)[1].split("</p>", 1)[0]
+            assert f'#{category["error_detail"]["entry"]}' in shown and "7" in shown  # the reader's language
 
 
 def test_bias_with_a_disconnected_design_shows_the_engines_message(app, scored_stage, client, login):
@@ -226,8 +238,10 @@ def test_bias_with_a_disconnected_design_shows_the_engines_message(app, scored_s
         assert response.status_code == 200
         html = response.get_data(as_text=True)
         assert f'id="whatif-{category.id}-error"' in html
-        error = build_payload(stage, scoring.AggregationConfig(method="bias"))["categories"][1]["error"]
-        assert "groups" in error and error.replace("'", "&#39;") in html
+        refused = build_payload(stage, scoring.AggregationConfig(method="bias"))["categories"][1]
+        assert "groups" in refused["error"] and refused["error_detail"] == {"kind": "disconnected", "parts": 2}
+        shown = html.split(f'id="whatif-{category.id}-error">', 1)[1].split("</p>", 1)[0]
+        assert "2" in shown and refused["error"] not in html
 
 
 def test_index_lists_every_stage_with_its_freeze_status(app, scored_stage, client, login):
