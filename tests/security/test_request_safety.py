@@ -48,6 +48,50 @@ def test_every_response_carries_the_security_headers(client, path):
     assert "Strict-Transport-Security" not in headers  # plain HTTP: HSTS would be ignored, and wrong
 
 
+def _core_headers_present(response) -> None:
+    headers = response.headers
+    assert headers["Content-Security-Policy"], response.status_code
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff", response.status_code
+    assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "same-origin"
+
+
+def test_error_answers_and_files_carry_the_headers_too(app, client, demo, login):
+    """Not only pages: refusals (413, 404, 403, 500), the tus protocol's answers and the exports."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom-headers")
+    def boom_headers():
+        raise RuntimeError("boom")
+
+    answers = {
+        413: client.post("/login", data={"email": "x" * (1024 * 1024 + 1), "password": "y"},
+                         content_type="multipart/form-data"),
+        500: client.get("/boom-headers"),
+        404: client.get("/no/such/page"),
+    }
+    tus = client.options("/uploads/tus/")
+    login.as_demo("organizer")
+    with app.app_context():
+        from award.models import Stage
+
+        stage_id = db.session.scalar(select(Stage.id).order_by(Stage.id))
+    exports = [client.get(f"/results/export/stages/{stage_id}.xlsx"), client.get(f"/results/export/stages/{stage_id}.csv"),
+               client.get("/agencies/import/template.csv")]
+    judge = app.test_client()
+    judge.post("/login", data={"email": "judge1@award.example", "password": "Demo-judge-one-2026"})
+    answers[403] = judge.get("/users")
+    for status, response in answers.items():
+        assert response.status_code == status
+        _core_headers_present(response)
+    assert tus.status_code in (200, 204) and "Tus-Version" in tus.headers
+    _core_headers_present(tus)
+    for response in exports:
+        assert response.status_code == 200, response.status_code
+        _core_headers_present(response)
+        assert response.headers["Content-Disposition"].startswith("attachment")
+
+
 def test_hsts_only_over_https(client):
     headers = client.get("/login", base_url="https://award.test").headers
     assert headers["Strict-Transport-Security"].startswith("max-age=63072000")
