@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess  # psql runs the app role script, as in production
 import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from deploy_support import Gunicorn, csrf_token_from, drop_database, fresh_database, login, setup_app
 
@@ -30,6 +33,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 CHUNK = 64 * 1024
+APP_ROLE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "postgres-app-role.sql"
 
 
 def _pdf(size: int) -> bytes:
@@ -77,10 +81,33 @@ def served(tmp_path):
         db.session.remove()
         db.engine.dispose()
     try:
-        with Gunicorn(url, instance, workers=3) as server:
+        with Gunicorn(_as_app_role(url), instance, workers=3) as server:
             yield server, app, ids
     finally:
         drop_database(url)
+
+
+def _as_app_role(url: str) -> str:
+    """The workers connect as production's least-privilege role (scripts/postgres-app-role.sql, run
+    as the owner after the migrations, as docs/deploy.md says), so these tests also prove the app
+    needs nothing more: INSERT and SELECT only on the audit trail."""
+    if shutil.which("psql") is None:
+        pytest.skip("psql is not installed")
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    applied = subprocess.run(["psql", plain, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "app_password=",
+                              "-f", str(APP_ROLE_SCRIPT)], capture_output=True, text=True, check=False)
+    assert applied.returncode == 0, applied.stderr
+    return make_url(url).set(username="award_app").render_as_string(hide_password=False)
+
+
+def _connected_roles(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.scalars(text("SELECT usename FROM pg_stat_activity WHERE datname = :db"),
+                                          {"db": make_url(url).database}))
+    finally:
+        engine.dispose()
 
 
 def test_a_judge_saves_a_score_sheet_through_gunicorn(served):
@@ -113,6 +140,7 @@ def test_a_judge_saves_a_score_sheet_through_gunicorn(served):
         assert db.session.scalar(select(AuditEvent).where(
             AuditEvent.action == "sheet_saved", AuditEvent.object_id == str(sheet.id))) is not None
         assert verify_chain().ok
+        assert "award_app" in _connected_roles(db.engine.url.render_as_string(hide_password=False))
         db.engine.dispose()
 
 
