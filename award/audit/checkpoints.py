@@ -8,7 +8,8 @@ checkpoint extends an earlier one unchanged; ``award/audit/proofcheck.py`` (also
 scripts/check_audit_proof.py) checks both with nothing but pymerkle.
 
 Checkpoints are taken on demand (``award audit checkpoint``) and automatically when judging opens,
-a stage advances or the edition closes, results are frozen and a results workbook is exported
+a stage advances or the edition closes, results are frozen and a results workbook or ranking CSV
+is exported
 (``checkpoint_at``).
 """
 

@@ -42,9 +42,11 @@ from . import workbook_text as T
 from .workbook import XLSX_MIMETYPE, ChainCheck, CheckpointInfo, WorkbookInput, build_workbook
 
 CSV_MIMETYPE = "text/csv"  # Werkzeug adds "; charset=utf-8" (given here too, it came twice)
-CSV_HEADERS = ("組別", "名次", "機關代碼", "參獎機關", "作品名稱", "總分", "獎項等第", "縣市", "地理區分", "snapshot_sha256")
+CSV_HEADERS = ("組別", "名次", "機關代碼", "參獎機關", "作品名稱", "總分", "獎項等第", "縣市", "地理區分", "snapshot_sha256",
+               "audit_checkpoint_events", "audit_checkpoint_root")
 # category, rank, agency code, agency, entry title, total, tier, county/city, geography class, the frozen
-# snapshot's SHA-256 on every row (empty: provisional results, not frozen)
+# snapshot's SHA-256 on every row (empty: provisional results, not frozen), and the audit checkpoint
+# taken as the file was exported (the Merkle root over its first N events) on every row too
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 DIAGNOSTICS_BOOTSTRAP = 500
 CLI_EXPORTER = "命令列 award export"  # the command line
@@ -173,7 +175,8 @@ def csv_text(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def ranking_csv(payload: dict[str, Any], snapshot_sha256: str | None = None) -> bytes:
+def ranking_csv(payload: dict[str, Any], snapshot_sha256: str | None = None,
+                checkpoint: CheckpointInfo | None = None) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADERS)
@@ -183,7 +186,8 @@ def ranking_csv(payload: dict[str, Any], snapshot_sha256: str | None = None) -> 
             writer.writerow([csv_text(category["name"]), entry["rank"], csv_text(agency.get("code", "")),
                              csv_text(agency.get("name", "")), csv_text(entry["title"]), entry["total"],
                              csv_text(entry["tier"] or ""), csv_text(agency.get("county", "")),
-                             T.GEOGRAPHY.get(agency.get("geography"), ""), snapshot_sha256 or ""])
+                             T.GEOGRAPHY.get(agency.get("geography"), ""), snapshot_sha256 or "",
+                             checkpoint.event_count if checkpoint else "", checkpoint.root_hash if checkpoint else ""])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -222,7 +226,8 @@ def export(stage: Stage, fmt: str, user: User | None = None, *, ceremony_order: 
                                              award_texts=award_texts, now=now))
         mimetype = XLSX_MIMETYPE
     else:
-        data = ranking_csv(src.payload, src.sha256)
+        checkpoint_at(f"ranking CSV export: {stage.edition.number} {stage.name}", user)
+        data = ranking_csv(src.payload, src.sha256, checkpoint_info())
         mimetype = CSV_MIMETYPE
     real, fallback = filename(stage, fmt, src.provisional)
     digest = hashlib.sha256(data).hexdigest()

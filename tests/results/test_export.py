@@ -152,9 +152,17 @@ def test_csv_has_bom_crlf_and_the_injection_rule(app, scored_stage, client, logi
     assert text.count("\r\n") == text.count("\n") == 1 + sum(len(c["entries"]) for c in payload["categories"])
     table = list(csv.reader(io.StringIO(text)))
     assert table[0] == ["組別", "名次", "機關代碼", "參獎機關", "作品名稱", "總分", "獎項等第", "縣市", "地理區分",
-                        "snapshot_sha256"]
+                        "snapshot_sha256", "audit_checkpoint_events", "audit_checkpoint_root"]
+    with app.app_context():  # the export took a checkpoint first: its root is on every row
+        from award.audit.checkpoints import inclusion_proof, latest_checkpoint
+
+        checkpoint = latest_checkpoint()
+        assert checkpoint.reason.startswith("ranking CSV export")
+        last_covered = inclusion_proof(checkpoint.event_count, checkpoint.id)  # provable from the CSV's root
+        assert last_covered["checkpoint"]["root_hash"] == checkpoint.root_hash
+        mark = (str(checkpoint.event_count), checkpoint.root_hash)
     expected = [[c["name"], str(e["rank"]), e["agency"]["code"], e["agency"]["name"], e["title"], e["total"],
-                 e["tier"] or "", e["agency"]["county"], T.GEOGRAPHY[e["agency"]["geography"]], ""]
+                 e["tier"] or "", e["agency"]["county"], T.GEOGRAPHY[e["agency"]["geography"]], "", *mark]
                 for c in payload["categories"] for e in c["entries"]]
     for row in expected:
         row[3] = "'" + row[3] if row[3].startswith("+") else row[3]

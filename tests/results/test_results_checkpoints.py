@@ -74,7 +74,10 @@ def test_the_workbook_and_the_results_page_print_the_latest_checkpoint(app, scor
     csv = client.get(f"/results/export/stages/{scored_stage.stage_id}.csv")
     assert csv.status_code == 200
     with app.app_context():
-        assert _checkpoints()[-1].id == checkpoint.id  # a CSV export takes none
+        latest = _checkpoints()[-1]  # a CSV export takes its own, and prints it on every row
+        assert latest.id == checkpoint.id + 1 and latest.reason.startswith("ranking CSV export: 3 ")
+    rows = csv.data[3:].decode("utf-8").splitlines()[1:]
+    assert rows and all(row.endswith(f",{latest.event_count},{latest.root_hash}") for row in rows)
 
 
 def test_a_workbook_without_any_checkpoint_says_so():
