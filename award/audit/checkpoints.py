@@ -9,8 +9,7 @@ scripts/check_audit_proof.py) checks both with nothing but pymerkle.
 
 Checkpoints are taken on demand (``award audit checkpoint``) and automatically when judging opens,
 a stage advances or the edition closes, results are frozen and a results workbook or ranking CSV
-is exported
-(``checkpoint_at``).
+is exported (``checkpoint_at``).
 """
 
 from __future__ import annotations
