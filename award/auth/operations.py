@@ -263,7 +263,10 @@ def unlock(user: User, *, actor: User) -> None:
 
 
 def active_organizers() -> int:
-    return db.session.scalar(select(func.count(User.id)).where(User.role == Role.ORGANIZER, User.active.is_(True)))
+    """How many organisers can log in, row-locked until the commit: two transactions that each
+    disable one cannot both count the other as still there (PostgreSQL)."""
+    return len(db.session.scalars(select(User.id).where(User.role == Role.ORGANIZER, User.active.is_(True))
+                                  .order_by(User.id).with_for_update()).all())
 
 
 def _idle_days() -> int:

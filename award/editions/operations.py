@@ -655,7 +655,7 @@ def _check_frozen_settings(stage: Stage, data: StageData, problems: _Problems) -
     _apply_stage(proposed, data)
     before, after = _results_settings(stage), _results_settings(proposed)
     changed = [name for name in RESULT_SETTINGS if before[name] != after[name]]
-    if changed and is_frozen_locked(stage):
+    if changed and is_frozen_locked(stage, exclusive=True):  # update_stage then writes this row
         for name in changed:
             problems.add(_("The results of this stage are frozen: unfreeze them, with a reason, before changing "
                            "how they are computed."), name)

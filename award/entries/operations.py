@@ -433,10 +433,11 @@ def withdraw_entry(entry: Entry, user: User) -> EntryVersion:
     version = entry.latest_version
     if entry.status is not EntryStatus.SUBMITTED or version is None:
         raise EntryError(_("Only a submitted entry can be withdrawn."))
+    _claim(entry, entry.draft_version, EntryStatus.SUBMITTED)  # row-locks the entry: a stage filling waits
     if in_judging(entry):
+        db.session.rollback()
         raise EntryError(_("This entry is already being judged, so it can no longer be withdrawn or changed. "
                            "Please contact the organiser."))
-    _claim(entry, entry.draft_version, EntryStatus.SUBMITTED)
     now = utcnow()
     version.withdrawn_at = now
     entry.status, entry.updated_at = EntryStatus.WITHDRAWN, now
@@ -478,9 +479,9 @@ def screen_entry(entry: Entry, decision: Screening, reason: str, actor: User,
             problems["correct_until"] = [_("The correction deadline must be in the future.")]
     if entry.status is not EntryStatus.SUBMITTED:
         raise EntryError(_("Only a submitted entry can be screened."))
-    if decision is Screening.RETURNED and in_judging(entry):
-        raise EntryError(_("This entry is already in a judging stage: the judges score the version submitted, "
-                           "so it cannot be returned for correction."))
+    if decision is Screening.RETURNED and entry.category.edition.status is not EditionStatus.OPEN:
+        raise EntryError(_("Entries can be returned for correction only while the edition is open for entries; "
+                           "the agency could not change or submit it now."))
     if (decision is Screening.RETURNED and correct_until is None and "correct_until" not in problems
             and not submissions_open(entry.category.edition, entry.agency_id)):
         problems["correct_until"] = [_("Submissions are closed for this agency: give a correction deadline, or "
@@ -488,7 +489,11 @@ def screen_entry(entry: Entry, decision: Screening, reason: str, actor: User,
     if problems:
         raise InvalidInput(problems)
     before = {"screening": entry.screening, "reason": entry.screening_reason, "status": entry.status}
-    _claim(entry, entry.draft_version, EntryStatus.SUBMITTED)
+    _claim(entry, entry.draft_version, EntryStatus.SUBMITTED)  # row-locks the entry: a stage filling waits
+    if decision is Screening.RETURNED and in_judging(entry):
+        db.session.rollback()
+        raise EntryError(_("This entry is already in a judging stage: the judges score the version submitted, "
+                           "so it cannot be returned for correction."))
     now = utcnow()
     entry.screening, entry.screening_reason, entry.screened_at = decision, reason, now
     if decision is Screening.RETURNED:

@@ -173,11 +173,13 @@ def populate_first_stage(stage: Stage, organizer: User) -> int:
         raise AssignmentError(_("Only the first stage is filled from the screening; later stages hold "
                                 "the entries advanced to them."))
     present = set(db.session.scalars(select(StageEntry.entry_id).where(StageEntry.stage_id == stage.id)))
+    # FOR SHARE: an entry being withdrawn or returned right now is either waited for (and then no longer
+    # submitted) or cannot be withdrawn until the stage holds it (entries/operations.py re-checks).
     eligible = db.session.scalars(
         select(Entry.id).join(Category, Category.id == Entry.category_id)
         .where(Category.edition_id == stage.edition_id, Entry.status == EntryStatus.SUBMITTED,
                Entry.screening == Screening.ELIGIBLE)
-        .order_by(Entry.id)
+        .order_by(Entry.id).with_for_update(read=True, of=Entry)
     ).all()
     added = [entry_id for entry_id in eligible if entry_id not in present]
     if not added:

@@ -87,10 +87,11 @@ def _lock_stage(stage: Stage, *, shared: bool) -> None:
     db.session.execute(select(Stage.id).where(Stage.id == stage.id).with_for_update(read=shared))
 
 
-def is_frozen_locked(stage: Stage) -> bool:
-    """Whether the stage's results are frozen, holding a shared lock on the stage until the commit:
-    a freeze cannot slip in between this answer and the caller's change."""
-    _lock_stage(stage, shared=True)
+def is_frozen_locked(stage: Stage, *, exclusive: bool = False) -> bool:
+    """Whether the stage's results are frozen, holding a lock on the stage until the commit: a freeze
+    cannot slip in between this answer and the caller's change. ``exclusive`` for a caller that then
+    updates the stage row itself (two shared locks each waiting on the other's update would deadlock)."""
+    _lock_stage(stage, shared=not exclusive)
     return is_frozen(stage)
 
 

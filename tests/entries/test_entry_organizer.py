@@ -110,6 +110,25 @@ def test_returning_after_the_deadline_needs_a_correction_deadline(app, penghu, o
         assert (e.status, e.screening) == (EntryStatus.SUBMITTED, Screening.PENDING) and audit_count() == count
 
 
+def test_no_entry_is_returned_once_entries_have_closed(app, penghu, organizer):
+    """In judging an agency cannot change or submit anything, even with a correction deadline."""
+    from award.models import EditionStatus
+
+    entry_id = _submitted(app, penghu)
+    with app.app_context():
+        entry(entry_id).category.edition.status = EditionStatus.JUDGING
+        db.session.commit()
+        count = audit_count()
+    until = (utcnow() + timedelta(days=3)).astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
+    assert organizer.post(f"/entries/{entry_id}/screening", data={
+        "decision": "returned", "reason": "請補附件", "correct_until": until}).status_code == 302
+    with app.app_context():
+        e = entry(entry_id)
+        assert (e.status, e.screening) == (EntryStatus.SUBMITTED, Screening.PENDING) and audit_count() == count
+        assert db.session.scalars(select(DeadlineExtension)).all() == []
+    assert "開放收件期間才能退回補正" in organizer.get(f"/entries/{entry_id}").get_data(as_text=True)
+
+
 def test_an_entry_being_judged_can_be_neither_withdrawn_nor_returned(app, penghu, organizer):
     """Judges score the submitted version: an extension granted later does not reopen it."""
     entry_id = _submitted(app, penghu)
