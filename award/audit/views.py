@@ -12,10 +12,16 @@ from ..extensions import db
 from ..i18n import TAIPEI
 from ..models import AuditEvent
 from .checkpoints import recent_checkpoints, verify_checkpoints
+from .labels import action_label
 from .operations import verify_chain
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 100
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {"action_label": action_label}
 
 
 def _day(value: str | None, end: bool = False) -> datetime | None:
