@@ -217,7 +217,9 @@ def test_judge_declares_a_tie_scores_submits_and_the_organiser_reopens(fresh_dem
     logout(page)
     login(page, base, ORGANISER)
     page.goto(base + "/audit/")
-    actions = page.locator("table.audit-table tbody tr td:nth-child(4)").all_inner_texts()
+    cells = page.locator("table.audit-table tbody tr td[data-action]")
+    actions = [cells.nth(i).get_attribute("data-action") for i in range(cells.count())]
+    assert "申報利害關係" in cells.all_inner_texts()[actions.index("tie_declared")]  # named in words too
     for action in ("tie_declared", "assignment_conflicted", "sheet_saved", "sheet_submitted", "sheet_reopened"):
         assert action in actions, (action, actions)
     assert actions.count("sheet_submitted") == 2
