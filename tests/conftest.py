@@ -111,28 +111,10 @@ def demo(app):
     return {email: password for email, _role, password in accounts}
 
 
-class Login:
-    """Log a test client in as someone, the way a browser would."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def __call__(self, email: str, password: str):
-        return self.client.post("/login", data={"email": email, "password": password})
-
-    def as_demo(self, who: str):
-        from award.demo import ACCOUNTS
-
-        for email, _name, _role, _agency, password in ACCOUNTS:
-            if email.startswith(who + "@"):
-                response = self(email, password)
-                assert response.status_code == 302, response.get_data(as_text=True)
-                return response
-        raise KeyError(who)
-
-
 @pytest.fixture
 def login(client):
+    from demo_clients import Login
+
     return Login(client)
 
 

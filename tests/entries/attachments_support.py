@@ -25,6 +25,7 @@ from award.models import Agency, Attachment, AuditEvent, Edition, Entry, TusUplo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hostile"))
 import hostile_corpus as corpus  # noqa: E402
+from demo_clients import demo_client as client_as  # one login helper for every folder; re-exported
 
 PENGHU = "DEMO-C1000"
 ENTRY_TITLE = "離島廉能治理：澎湖跨島協作"
@@ -51,19 +52,6 @@ def draft_entry(attachments_app, demo) -> int:
         db.session.add(entry)
         db.session.commit()
         return entry.id
-
-
-def client_as(app, who: str):
-    """A fresh test client logged in as a demo account (``None``: anonymous)."""
-    from award.demo import ACCOUNTS
-
-    client = app.test_client()
-    if who is None:
-        return client
-    email, password = next((a[0], a[4]) for a in ACCOUNTS if a[0].startswith(who + "@"))
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 @pytest.fixture

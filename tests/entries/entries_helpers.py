@@ -10,17 +10,7 @@ from sqlalchemy import func, select
 
 from award.extensions import db
 from award.models import Agency, Attachment, AuditEvent, Category, Edition, Entry, User, utcnow
-
-
-def login_client(app, who: str):
-    """A fresh browser logged in as a demo account."""
-    from award.demo import ACCOUNTS
-
-    client = app.test_client()
-    email, password = next((a[0], a[4]) for a in ACCOUNTS if a[0].startswith(who + "@"))
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
+from demo_clients import demo_client as login_client  # noqa: F401 - re-exported for the entries tests
 
 
 def edition() -> Edition:

@@ -21,13 +21,3 @@ def _results_fixtures():
     return sys.modules[name]
 
 
-def client_as(app, who: str | None):
-    from award.demo import ACCOUNTS
-
-    client = app.test_client()
-    if who is None:
-        return client
-    email, password = next((a[0], a[4]) for a in ACCOUNTS if a[0].startswith(who + "@"))
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client

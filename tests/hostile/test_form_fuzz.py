@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from hostile_support import client_as
+from demo_clients import demo_client as client_as
 from pathlib import Path
 from award.extensions import db
 from award.models import Agency, AuditEvent, Edition

@@ -8,7 +8,7 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from hostile_support import client_as
+from demo_clients import demo_client as client_as
 from hostile_corpus import HOSTILE_TEXT, ONE_MB_TEXT
 from award.entries import operations as entry_ops
 from award.extensions import db

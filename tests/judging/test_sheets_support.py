@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from award.extensions import db
 from award.models import (Agency, Assignment, AssignmentStatus, Attachment, AuditEvent, Edition, Entry, EntrySection,
                           ScoreSheet, Stage, StageEntry, User, utcnow)
+from demo_clients import demo_client as login_client  # noqa: F401 - re-exported for the judging tests
 
 # Titles do not name the agency (agencies are told not to, for blind stages).
 ENTRIES = {
@@ -82,16 +83,6 @@ def world(judging_app, demo) -> World:
                 found.assignments[(name, key)] = assignment.id
         db.session.commit()
     return found
-
-
-def login_client(app, who: str):
-    from award.demo import ACCOUNTS
-
-    client = app.test_client()
-    email, password = next((a[0], a[4]) for a in ACCOUNTS if a[0].startswith(who + "@"))
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def user(who: str) -> User:
