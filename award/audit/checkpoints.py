@@ -140,7 +140,6 @@ class CheckpointsResult:
     ok: bool
     count: int
     message: str
-    latest: AuditCheckpoint | None = None
     broken: AuditCheckpoint | None = None
     removed: bool = False
 
@@ -151,14 +150,14 @@ def verify_checkpoints() -> CheckpointsResult:
     if not checkpoints:
         return CheckpointsResult(True, 0, "no checkpoints yet")
     tree = build_tree(max(c.event_count for c in checkpoints))
-    last = checkpoints[-1]
     for checkpoint in checkpoints:
         problem = _problem(tree, checkpoint)
         if problem:
-            return CheckpointsResult(False, len(checkpoints), problem, last, checkpoint,
+            return CheckpointsResult(False, len(checkpoints), problem, checkpoint,
                                      removed=tree.get_size() < checkpoint.event_count)
+    last = checkpoints[-1]
     return CheckpointsResult(True, len(checkpoints), f"{len(checkpoints)} checkpoints hold; the latest, "
-                             f"#{last.id}, covers {last.event_count} events with root {last.root_hash}", last)
+                             f"#{last.id}, covers {last.event_count} events with root {last.root_hash}")
 
 
 def recent_checkpoints(limit: int = 20) -> list[AuditCheckpoint]:

@@ -802,33 +802,27 @@ def _order_problem(tiers: list[tuple[str, Decimal | None]]) -> str | None:
     return None
 
 
-def _frozen_stage_names(edition: Edition) -> list[str]:
-    """The stages of the edition whose results are frozen (each locked until the commit)."""
-    return [stage.name for stage in edition.stages if is_frozen_locked(stage)]
-
-
-def _tiers_frozen_message(names: list[str]) -> str:
+def tiers_frozen_problem(edition: Edition, *, lock: bool = False) -> str | None:
+    """Why the tiers cannot change now: a stage of the edition has frozen results. ``lock`` (for the
+    change itself) holds each stage's lock until the commit; without, for a confirmation page."""
+    names = [stage.name for stage in edition.stages if (is_frozen_locked(stage) if lock else is_frozen(stage))]
+    if not names:
+        return None
     return _("The results of %(stages)s are frozen and give these tiers: unfreeze them, with a reason, before "
              "changing the tiers. A tier's certificate text can still be changed.", stages="、".join(names))
 
 
-def tiers_frozen_problem(edition: Edition) -> str | None:
-    """Why the tiers cannot change now (for a confirmation page; the change itself checks again)."""
-    names = [stage.name for stage in edition.stages if is_frozen(stage)]
-    return _tiers_frozen_message(names) if names else None
-
-
 def _ensure_tiers_unfrozen(edition: Edition) -> None:
-    if names := _frozen_stage_names(edition):
-        raise EditionError(_tiers_frozen_message(names))
+    if problem := tiers_frozen_problem(edition, lock=True):
+        raise EditionError(problem)
 
 
 def _check_tier(edition: Edition, data: TierData, tier: AwardTier | None) -> None:
     problems = _Problems()
     changes_results = tier is None or (data.name.strip(), data.min_total, data.quota) != (
         tier.name, tier.min_total, tier.quota)
-    if changes_results and (names := _frozen_stage_names(edition)):
-        problems.add(_tiers_frozen_message(names))
+    if changes_results and (problem := tiers_frozen_problem(edition, lock=True)):
+        problems.add(problem)
     name = data.name.strip()
     if not name:
         problems.add(_("Give the tier a name."), "name")

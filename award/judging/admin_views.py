@@ -72,10 +72,9 @@ def populate(stage_id: int):
     except ops.AssignmentError as error:
         flash(error.message, "error")
     else:
-        waiting = ops.awaiting_screening(stage)
         if added:
             flash(_("%(n)d eligible entries added to the stage.", n=added), "success")
-        elif waiting:
+        elif waiting := ops.awaiting_screening(stage):
             flash(_("No entry was added: %(n)d submitted entries have not been screened yet. Screen them on the "
                     "entries page; only eligible entries enter the stage.", n=waiting), "warning")
         else:

@@ -25,12 +25,12 @@ from sqlalchemy.orm import joinedload
 
 from ..audit import canonical_json, record
 from ..extensions import db
-from ..models import (Agency, Assignment, AssignmentStatus, AuditEvent, Category, Edition, Entry, EntryStatus, Role,
+from ..models import (Assignment, AssignmentStatus, AuditEvent, Category, Edition, Entry, EntryStatus, Role,
                       Screening, ScoreSheet, SheetStatus, Stage, StageEntry, Tie, User, utcnow)
 from ..results.operations import ResultsError, ensure_not_frozen
 from .assignment import EntryItem, JudgeItem, Plan, Shortfall, ShortfallReason, plan_assignment
 from .conflicts import OPEN_STATUSES, REASON_MAX, tie_kind_label
-from .rules import is_conflicted, tied_agency_ids
+from .rules import blocking_ties, is_conflicted, tied_agency_ids
 
 Pair = tuple[int, int]  # (entry id, judge id)
 PANEL_OBJECT = "stage_panel"
@@ -151,15 +151,6 @@ def forbidden_pairs(entries: list[Entry], judge_ids: list[int]) -> set[Pair]:
         if tied:
             forbidden.update((entry.id, judge_id) for entry in entries if entry.agency_id in tied)
     return forbidden
-
-
-def blocking_ties(judge_id: int, agency: Agency) -> list[Tie]:
-    """The judge's active ties that forbid this agency: to it, or to an authority above it."""
-    chain = [agency.id] + [a.id for a in agency.ancestors()]
-    return list(db.session.scalars(
-        select(Tie).where(Tie.judge_id == judge_id, Tie.agency_id.in_(chain), Tie.retracted_at.is_(None))
-        .order_by(Tie.id)
-    ))
 
 
 # --- stage membership ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import (Agency, Assignment, AssignmentStatus, Entry, Role, ScoreSheet, SheetStatus, Tie, TieKind, User,
                       utcnow)
 from ..results.operations import is_frozen_locked
-from .rules import tied_agency_ids
+from .rules import blocking_ties, tied_agency_ids
 
 OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.CONFIRMED)
 # Kinds whose years the judge must give: "current or former employer (with years)".
@@ -250,15 +250,9 @@ def tied_sheets(stage_id: int) -> list[tuple[ScoreSheet, Tie]]:
     sheets = db.session.scalars(
         select(ScoreSheet).where(ScoreSheet.stage_id == stage_id, ScoreSheet.status == SheetStatus.SUBMITTED,
                                  ScoreSheet.excluded.is_(False)).order_by(ScoreSheet.id))
-    ties_by_judge: dict[int, list[Tie]] = {}
     for sheet in sheets:
-        if sheet.judge_id not in ties_by_judge:
-            ties_by_judge[sheet.judge_id] = list(db.session.scalars(
-                select(Tie).where(Tie.judge_id == sheet.judge_id, Tie.retracted_at.is_(None)).order_by(Tie.id)))
-        chain = {sheet.entry.agency_id} | {a.id for a in sheet.entry.agency.ancestors()}
-        tie = next((t for t in ties_by_judge[sheet.judge_id] if t.agency_id in chain), None)
-        if tie is not None:
-            found.append((sheet, tie))
+        if ties := blocking_ties(sheet.judge_id, sheet.entry.agency):
+            found.append((sheet, ties[0]))
     return found
 
 

@@ -33,6 +33,15 @@ def tied_agency_ids(judge_id: int) -> set[int]:
     return tied
 
 
+def blocking_ties(judge_id: int, agency: Agency) -> list[Tie]:
+    """The judge's active ties that forbid this agency: to it, or to an authority above it."""
+    chain = [agency.id] + [a.id for a in agency.ancestors()]
+    return list(db.session.scalars(
+        select(Tie).where(Tie.judge_id == judge_id, Tie.agency_id.in_(chain), Tie.retracted_at.is_(None))
+        .order_by(Tie.id)
+    ))
+
+
 def is_conflicted(judge_id: int, agency_id: int) -> bool:
     return agency_id in tied_agency_ids(judge_id)
 

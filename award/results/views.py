@@ -95,7 +95,7 @@ def _render_stage(stage: Stage, *, refusal: ops.ResultsError | None = None,
         history=history, names=_user_names(history), verified={s.id: ops.verify_snapshot(s) for s in history},
         freeze_form=FreezeForm(), unfreeze_form=unfreeze_form or UnfreezeForm(), refusal=refusal,
         blockers=can_freeze, checkpoint=latest_checkpoint(),
-        tied_sheets=conflicts.tied_sheets(stage.id) if frozen else [], tie_kind_label=conflicts.tie_kind_label,
+        tied_sheets=conflicts.tied_sheets(stage.id) if frozen else [],
     ), status
 
 
